@@ -1,0 +1,33 @@
+import type { Claims } from './claims.js'
+
+/** What scopeguard knows of the token a request was made with (never the raw token). */
+export interface TokenInfo {
+  /** `jwt` when verified locally, `opaque` when verified by introspection. */
+  readonly format: 'jwt' | 'opaque'
+  /** The token's `jti`, when it has one. */
+  readonly id: string | undefined
+  readonly issuer: string
+  readonly audience: readonly string[]
+  /** The JWS algorithm (JWT only). */
+  readonly algorithm: string | undefined
+  readonly issuedAt: Date | undefined
+  readonly expiresAt: Date | undefined
+  /** SHA-256 of the token (base64url): safe to log and to correlate, never reversible. */
+  readonly fingerprint: string
+}
+
+/**
+ * The authenticated caller of a request, as the adapters expose it (`req.auth`,
+ * `ctx.state.auth`). Frozen: nothing downstream can widen it.
+ */
+export interface AuthInfo {
+  /** The OAuth client: `client_id` (RFC 9068), else `azp`. */
+  readonly clientId: string | undefined
+  /** The resource owner or, for client credentials, usually the client: `sub`. */
+  readonly subject: string | undefined
+  /** Normalized granted scopes. */
+  readonly scopes: ReadonlySet<string>
+  /** Every claim of the token (or introspection answer), prototype-free and frozen. */
+  readonly claims: Claims
+  readonly token: TokenInfo
+}

@@ -1,0 +1,181 @@
+import type { JWTPayload } from 'jose'
+import createDebug from 'debug'
+import type { AuthInfo } from './auth-info.js'
+import { toSafeClaims } from './claims.js'
+import { deny, type Allow, type Decision } from './decision.js'
+import { TokenInvalidError, VerifierUnavailableError } from './errors.js'
+import { extractToken, type TokenTransports } from './extract-token.js'
+import type { ScopeguardOptions } from './options.js'
+import type { ScopeguardRequest } from './request.js'
+import { createChallenges } from './responses.js'
+import { missingScopes, satisfies, type ScopeRequirement } from './scopes/compile-requirement.js'
+import { readScopes } from './scopes/read-scopes.js'
+import { resolveOptions } from './resolve-options.js'
+import { introspectToken } from './verify/introspect-token.js'
+import { createTokenCache, tokenCacheKey } from './verify/token-cache.js'
+import { verifyJwt } from './verify/verify-jwt.js'
+
+const debug = createDebug('scopeguard:decision')
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+
+/** Counters of a guard: what it verified, fetched and answered from cache. */
+export interface GuardStats {
+  /** Signature verifications performed (cache misses of JWTs). */
+  readonly jwtVerifications: number
+  /** Introspection requests sent. */
+  readonly introspections: number
+  /** Requests answered from the verified-token cache. */
+  readonly cacheHits: number
+  /** Key set fetches (successful or not). */
+  readonly keyFetches: number
+  /** Metadata discovery requests. */
+  readonly discoveryRequests: number
+}
+
+/**
+ * The framework-free engine behind both adapters: it authenticates requests and judges
+ * scope requirements, returning {@link Decision} values.
+ */
+export interface Guard {
+  /** Whether token-less requests are let through anonymously. */
+  readonly optional: boolean
+  /** Extracts and verifies the request's token. Never throws for anything a client sends. */
+  authenticate(request: ScopeguardRequest): Promise<Decision>
+  /** Judges a compiled requirement for an authenticated (or anonymous) caller. */
+  authorize(auth: AuthInfo | undefined, requirement: ScopeRequirement): Decision
+  /** Snapshot of the counters. */
+  stats(): GuardStats
+  /** Drops cached verification results. */
+  close(): Promise<void>
+}
+
+/**
+ * Creates a guard from options, synchronously: every option is checked at once (a mistake
+ * throws a `ScopeguardConfigError` saying what to change); discovery and key fetching
+ * happen lazily, on the first request that needs them, and are shared by all requests.
+ *
+ * @example
+ * const guard = createGuard({ issuer: 'https://auth.example.com', audience: 'https://api.example.com' })
+ * const decision = await guard.authenticate({ method: 'GET', headers: req.headers })
+ */
+export function createGuard(options: ScopeguardOptions): Guard {
+  const config = resolveOptions(options)
+  const challenges = createChallenges(config.realm)
+  const { counters, clock } = config
+  const cache = createTokenCache<AuthInfo>(config.cacheEntries, clock)
+  const transports: TokenTransports = { header: true, query: config.queryToken, formBody: config.formToken }
+  const anonymous: Allow = Object.freeze({ allowed: true, status: 200, reason: 'anonymous', auth: undefined })
+
+  const verify = async (token: string, fingerprint: string): Promise<AuthInfo> => {
+    const now = clock()
+    if (JWT_SHAPE.test(token)) {
+      counters.jwtVerifications++
+      const { payload, algorithm } = await verifyJwt(token, config.jwt, now)
+      return toAuthInfo(payload, 'jwt', algorithm, fingerprint)
+    }
+    if (config.introspection === undefined) throw new TokenInvalidError('unsupported_format')
+    counters.introspections++
+    const answer = await introspectToken(token, config.introspection, now)
+    return toAuthInfo(answer, 'opaque', undefined, fingerprint)
+  }
+
+  const toAuthInfo = (
+    payload: JWTPayload | Record<string, unknown>,
+    format: 'jwt' | 'opaque',
+    algorithm: string | undefined,
+    fingerprint: string,
+  ): AuthInfo => {
+    const claims = toSafeClaims(payload as Record<string, unknown>)
+    const text = (name: string): string | undefined =>
+      typeof claims[name] === 'string' ? (claims[name] as string) : undefined
+    const time = (name: string): Date | undefined =>
+      typeof claims[name] === 'number' ? new Date((claims[name] as number) * 1000) : undefined
+    const aud = claims['aud']
+    return Object.freeze({
+      clientId: text('client_id') ?? text('azp'),
+      subject: text('sub'),
+      scopes: Object.freeze(readScopes(claims, config.scopeClaim)),
+      claims,
+      token: Object.freeze({
+        format,
+        id: text('jti'),
+        issuer: text('iss') ?? config.introspection?.issuer ?? '',
+        audience: Object.freeze(typeof aud === 'string' ? [aud] : Array.isArray(aud) ? (aud.filter((a) => typeof a === 'string') as string[]) : []),
+        algorithm,
+        issuedAt: time('iat'),
+        expiresAt: time('exp'),
+        fingerprint,
+      }),
+    })
+  }
+
+  const cacheUntil = (auth: AuthInfo): number => {
+    const now = clock()
+    let until = auth.token.expiresAt?.getTime() ?? now + config.introspectionCacheMaxAge
+    if (auth.token.format === 'opaque') until = Math.min(until, now + config.introspectionCacheMaxAge)
+    if (config.jwt.maxTokenAge !== undefined && auth.token.issuedAt !== undefined) {
+      until = Math.min(until, auth.token.issuedAt.getTime() + config.jwt.maxTokenAge * 1000)
+    }
+    return until
+  }
+
+  const authenticate = async (request: ScopeguardRequest): Promise<Decision> => {
+    const found = extractToken(request, transports, config.maxTokenLength)
+    switch (found.kind) {
+      case 'none':
+        return config.optional ? anonymous : deny('token_missing', challenges.missing)
+      case 'invalid_request':
+        debug('invalid request: %s', found.detail)
+        return deny('request_invalid', challenges.invalidRequest)
+      case 'invalid_token':
+        debug('token rejected: %s', found.detail)
+        return deny('token_invalid', challenges.invalidToken, { rejection: found.detail })
+    }
+    const fingerprint = tokenCacheKey(found.token)
+    const { value, hit } = cache.get(fingerprint, () => verify(found.token, fingerprint), cacheUntil)
+    if (hit) counters.cacheHits++
+    try {
+      const auth = await value
+      // A cached entry may be settled but past its expiry by a hair: never serve an expired token.
+      if (auth.token.expiresAt !== undefined && auth.token.expiresAt.getTime() + config.jwt.clockTolerance * 1000 <= clock()) {
+        return deny('token_invalid', challenges.invalidToken, { rejection: 'expired' })
+      }
+      return { allowed: true, status: 200, reason: 'allowed', auth }
+    } catch (error) {
+      return denyFor(error)
+    }
+  }
+
+  const denyFor = (error: unknown): Decision => {
+    if (error instanceof TokenInvalidError) {
+      debug('token rejected: %s %O', error.reason, error.cause)
+      return deny('token_invalid', challenges.invalidToken, { rejection: error.reason, cause: error })
+    }
+    if (error instanceof VerifierUnavailableError) {
+      debug('verifier unavailable: %O', error)
+      return deny('verifier_unavailable', challenges.unavailable, { cause: error })
+    }
+    // Anything else (a bug, a key of the wrong type, …) refuses the token; it never becomes a 500.
+    debug('unexpected verification error: %O', error)
+    return deny('token_invalid', challenges.invalidToken, { rejection: 'malformed', cause: error })
+  }
+
+  const authorize = (auth: AuthInfo | undefined, requirement: ScopeRequirement): Decision => {
+    if (auth === undefined) return deny('token_missing', challenges.missing)
+    if (satisfies(requirement, auth.scopes)) return { allowed: true, status: 200, reason: 'allowed', auth }
+    const missing = missingScopes(requirement, auth.scopes)
+    debug('insufficient scope for %s: missing %o', requirement.source, missing)
+    return deny('scope_insufficient', challenges.insufficientScope(requirement), { missingScopes: missing, auth })
+  }
+
+  return {
+    optional: config.optional,
+    authenticate,
+    authorize,
+    stats: () => ({ ...counters }),
+    close: () => {
+      cache.clear()
+      return Promise.resolve()
+    },
+  }
+}

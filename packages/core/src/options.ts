@@ -1,0 +1,68 @@
+import type { JSONWebKeySet } from 'jose'
+import type { ScopeSource } from './scopes/read-scopes.js'
+import type { FetchLike } from './verify/fetch-json.js'
+
+/** Options of a guard. Only `issuer` and `audience` are required. */
+export interface ScopeguardOptions {
+  /**
+   * The authorization server(s) whose tokens are accepted, exactly as their tokens' `iss`.
+   * Keys and the introspection endpoint are discovered from it (RFC 8414, then OpenID
+   * Connect Discovery) unless given explicitly. `http:` only on loopback hosts.
+   */
+  issuer: string | readonly string[]
+  /** The identifier(s) of this API; a token must name one of them in `aud`. */
+  audience: string | readonly string[]
+  /** The issuer's JWKS URL, instead of discovery (one issuer only). */
+  jwksUri?: string
+  /** Static public keys, instead of fetching them. */
+  keys?: JSONWebKeySet
+  /**
+   * A shared secret for HMAC-signed tokens. HS256/384/512 are accepted only when this is set
+   * and they are listed in `algorithms` explicitly.
+   */
+  secret?: string | Uint8Array
+  /** Accepted JWS algorithms. Default: the asymmetric ones (RS*, PS*, ES*, EdDSA, Ed25519). `none` is never accepted. */
+  algorithms?: readonly string[]
+  /** Seconds of leeway for `exp`, `nbf` and `iat`. Default 5. */
+  clockTolerance?: number
+  /** Seconds: reject tokens whose `iat` is older than this. Off by default. */
+  maxTokenAge?: number
+  /** Require `typ: at+jwt` (RFC 9068). Default false: `JWT` or no `typ` are accepted too, ID tokens never. */
+  strict?: boolean
+  /** Claim name or function that yields the granted scopes. Default: `scope`, then `scp`. */
+  scopeClaim?: ScopeSource
+  /** RFC 7662 introspection of opaque tokens, with the resource server's client credentials. */
+  introspection?: {
+    clientId: string
+    clientSecret: string
+    /** The endpoint, instead of discovery (one issuer only). */
+    endpoint?: string
+    /** Seconds an active answer is cached at most (never past the token's `exp`). Default 60. */
+    cacheMaxAge?: number
+  }
+  /** Accept `access_token` in the query string (RFC 6750 §2.3). Default false. */
+  queryToken?: boolean
+  /** Accept `access_token` in a form-encoded body (RFC 6750 §2.2; needs a body parser first). Default false. */
+  formToken?: boolean
+  /** Longest accepted token, in characters, checked before any parsing. Default 8192. */
+  maxTokenLength?: number
+  /** The realm of `WWW-Authenticate` challenges. Default `api`. */
+  realm?: string
+  /** Let requests without a token through (a presented bad token is still refused). Default false. */
+  optional?: boolean
+  /** The verified-token cache; `false` verifies every request. */
+  cache?: false | { maxEntries?: number }
+  /** Timing of remote key sets, in seconds. */
+  jwks?: { cacheMaxAge?: number; staleMaxAge?: number; cooldown?: number }
+  /** Milliseconds allowed for one outbound request (discovery, keys, introspection). Default 5000. */
+  timeout?: number
+  /** The `fetch` used for every outbound request. Default `globalThis.fetch`. */
+  fetch?: FetchLike
+  /** The clock, in epoch milliseconds. Default `Date.now`. */
+  clock?: () => number
+}
+
+/** Default accepted algorithms: asymmetric only. */
+export const DEFAULT_ALGORITHMS = Object.freeze([
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+])

@@ -1,0 +1,19 @@
+/**
+ * The framework-free shape of an HTTP request that core works on. Adapters map
+ * `req` / `ctx` to it; core never sees a framework object.
+ */
+export interface ScopeguardRequest {
+  /** Upper-case HTTP method. */
+  readonly method: string
+  /** Header values as Node parses them (lower-case names). */
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>
+  /**
+   * Raw header list as received (`[name, value, name, value, …]`). Node keeps only the first
+   * `Authorization` header in `headers`; the raw list lets core see a second one.
+   */
+  readonly rawHeaders?: readonly string[]
+  /** The query string without the leading `?`, when query tokens are enabled. */
+  readonly query?: string
+  /** The parsed `application/x-www-form-urlencoded` body, when form tokens are enabled. */
+  readonly body?: unknown
+}

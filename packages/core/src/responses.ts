@@ -1,0 +1,60 @@
+import { ScopeguardConfigError, type OAuthErrorCode } from './errors.js'
+import type { ScopeRequirement } from './scopes/compile-requirement.js'
+
+/** Status and headers of a denial, prebuilt at start-up and shared by every request. */
+export interface DenialResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/** The fixed denials of one guard (RFC 6750 §3), built once from its realm. */
+export interface Challenges {
+  readonly missing: DenialResponse
+  readonly invalidRequest: DenialResponse
+  readonly invalidToken: DenialResponse
+  readonly unavailable: DenialResponse
+  insufficientScope(requirement: ScopeRequirement): DenialResponse
+}
+
+// RFC 7230 quoted-string content we allow in a realm: printable ASCII without `"` and `\`.
+const REALM = /^[\x20\x21\x23-\x5B\x5D-\x7E]{1,256}$/
+
+/**
+ * Builds the `WWW-Authenticate` challenges of a guard. Every 401 for a bad token uses the
+ * same frozen header object, so responses are byte-identical whatever the cause. The 403
+ * challenge of each requirement is built on first use and kept.
+ *
+ * @example
+ * createChallenges('api').invalidToken.headers['www-authenticate']
+ * // => 'Bearer realm="api", error="invalid_token"'
+ */
+export function createChallenges(realm: string): Challenges {
+  if (typeof realm !== 'string' || !REALM.test(realm)) {
+    throw new ScopeguardConfigError(
+      'realm must be 1 to 256 printable ASCII characters without " or \\',
+    )
+  }
+  const bearer = (error?: OAuthErrorCode, scope?: string): string =>
+    `Bearer realm="${realm}"` +
+    (error ? `, error="${error}"` : '') +
+    (scope !== undefined ? `, scope="${scope}"` : '')
+  const denial = (status: number, headers: Record<string, string>): DenialResponse =>
+    Object.freeze({ status, headers: Object.freeze(headers) })
+  const insufficient = new WeakMap<ScopeRequirement, DenialResponse>()
+  return {
+    missing: denial(401, { 'www-authenticate': bearer() }),
+    invalidRequest: denial(400, { 'www-authenticate': bearer('invalid_request') }),
+    invalidToken: denial(401, { 'www-authenticate': bearer('invalid_token') }),
+    unavailable: denial(503, { 'retry-after': '5' }),
+    insufficientScope(requirement) {
+      let response = insufficient.get(requirement)
+      if (response === undefined) {
+        response = denial(403, {
+          'www-authenticate': bearer('insufficient_scope', requirement.challengeScope),
+        })
+        insufficient.set(requirement, response)
+      }
+      return response
+    },
+  }
+}

@@ -1,0 +1,58 @@
+import * as oidc from 'openid-client'
+import createDebug from 'debug'
+import { TokenInvalidError, VerifierUnavailableError } from '../errors.js'
+import type { IssuerMetadata } from './issuer-metadata.js'
+
+const debug = createDebug('scopeguard:introspection')
+
+/** What an introspection answer is checked against; built once at start-up. */
+export interface IntrospectionPolicy {
+  readonly issuer: string
+  readonly metadata: IssuerMetadata
+  readonly audiences: readonly string[]
+  /** Seconds of leeway for `exp` and `nbf`. */
+  readonly clockTolerance: number
+}
+
+/**
+ * Verifies an opaque token by RFC 7662 introspection through openid-client, authenticated
+ * with the resource server's client credentials. Only `active: true` (the boolean) is
+ * active; an answer whose `aud` does not name this API, whose `iss` is another issuer, or
+ * whose `exp` has passed is rejected. An unreachable or failing endpoint throws
+ * {@link VerifierUnavailableError} (503) — never "inactive".
+ *
+ * @example
+ * const claims = await introspectToken(token, policy, Date.now())
+ */
+export async function introspectToken(
+  token: string,
+  policy: IntrospectionPolicy,
+  now: number,
+): Promise<Record<string, unknown>> {
+  let answer: Record<string, unknown>
+  try {
+    const config = await policy.metadata()
+    answer = (await oidc.tokenIntrospection(config, token)) as Record<string, unknown>
+  } catch (cause) {
+    debug('introspection failed: %O', cause)
+    throw new VerifierUnavailableError('token introspection is unavailable', { cause })
+  }
+  if (answer['active'] !== true) throw new TokenInvalidError('inactive')
+  checkAnswer(answer, policy, now / 1000)
+  return answer
+}
+
+function checkAnswer(answer: Record<string, unknown>, policy: IntrospectionPolicy, now: number): void {
+  const { exp, nbf, iss, aud } = answer
+  if (exp !== undefined && (typeof exp !== 'number' || exp <= now - policy.clockTolerance)) {
+    throw new TokenInvalidError('expired')
+  }
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + policy.clockTolerance)) {
+    throw new TokenInvalidError('not_yet_valid')
+  }
+  if (iss !== undefined && iss !== policy.issuer) throw new TokenInvalidError('issuer_mismatch')
+  const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : []
+  if (!audiences.some((entry) => policy.audiences.includes(entry as string))) {
+    throw new TokenInvalidError('audience_mismatch')
+  }
+}

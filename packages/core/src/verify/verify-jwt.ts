@@ -1,0 +1,111 @@
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose'
+import { TokenInvalidError, VerifierUnavailableError, type TokenRejection } from '../errors.js'
+import type { GetKey } from './key-source.js'
+
+/** What JWT verification is checked against; built once at start-up. */
+export interface JwtPolicy {
+  /** Each accepted issuer, exactly as its tokens' `iss`, with its key resolver. */
+  readonly issuers: ReadonlyMap<string, GetKey>
+  readonly audiences: readonly string[]
+  readonly algorithms: readonly string[]
+  /** Seconds of leeway for `exp`, `nbf` and `iat`. */
+  readonly clockTolerance: number
+  /** Seconds; tokens issued longer ago are rejected. */
+  readonly maxTokenAge: number | undefined
+  /** Require `typ: at+jwt` (RFC 9068). */
+  readonly strict: boolean
+}
+
+/** A verified JWT: its protected header's algorithm and its payload. */
+export interface VerifiedJwt {
+  readonly payload: JWTPayload
+  readonly algorithm: string
+}
+
+// Members that only OpenID Connect ID tokens carry (OIDC Core §2, §3.3.2.11).
+const ID_TOKEN_MEMBERS = ['nonce', 'at_hash', 'c_hash', 's_hash'] as const
+
+/**
+ * Verifies a JWT access token: algorithm allowlist (never `none`), `typ` (`at+jwt`, or in
+ * non-strict mode also `JWT` or none — but never an OpenID ID token), signature with a key
+ * of the token's own issuer (chosen from the configured list before any key is fetched),
+ * exact `iss` and `aud`, required `exp`, `nbf`/`iat` with the clock tolerance, and the
+ * maximum token age. Throws {@link TokenInvalidError} or {@link VerifierUnavailableError}.
+ *
+ * @example
+ * const { payload } = await verifyJwt(token, policy, Date.now())
+ */
+export async function verifyJwt(token: string, policy: JwtPolicy, now: number): Promise<VerifiedJwt> {
+  const { header, issuer } = inspect(token, policy)
+  const getKey = policy.issuers.get(issuer)
+  if (getKey === undefined) throw new TokenInvalidError('issuer_mismatch')
+  try {
+    const result = await jwtVerify(token, getKey, {
+      issuer,
+      audience: policy.audiences as string[],
+      algorithms: policy.algorithms as string[],
+      clockTolerance: policy.clockTolerance,
+      requiredClaims: ['exp'],
+      currentDate: new Date(now),
+      ...(policy.maxTokenAge === undefined ? {} : { maxTokenAge: policy.maxTokenAge }),
+    })
+    const iat = result.payload.iat
+    // jose checks `iat` only against maxTokenAge; a token issued in the future is refused too.
+    if (iat !== undefined && iat > now / 1000 + policy.clockTolerance) {
+      throw new TokenInvalidError('not_yet_valid')
+    }
+    return { payload: result.payload, algorithm: header.alg }
+  } catch (error) {
+    throw toVerificationError(error)
+  }
+}
+
+function inspect(token: string, policy: JwtPolicy): { header: { alg: string }; issuer: string } {
+  let header: ReturnType<typeof decodeProtectedHeader>
+  let payload: JWTPayload
+  try {
+    header = decodeProtectedHeader(token)
+    payload = decodeJwt(token)
+  } catch (cause) {
+    throw new TokenInvalidError('malformed', { cause })
+  }
+  const alg = header.alg
+  if (typeof alg !== 'string' || !policy.algorithms.includes(alg)) {
+    throw new TokenInvalidError('algorithm_not_allowed')
+  }
+  checkType(header.typ, payload, policy.strict)
+  const issuer = payload.iss
+  if (typeof issuer !== 'string') throw new TokenInvalidError('issuer_mismatch')
+  return { header: { alg }, issuer }
+}
+
+function checkType(typ: unknown, payload: JWTPayload, strict: boolean): void {
+  const type = typeof typ === 'string' ? typ.toLowerCase() : typ
+  if (type === 'at+jwt' || type === 'application/at+jwt') return
+  if (strict || (type !== undefined && type !== 'jwt' && type !== 'application/jwt')) {
+    throw new TokenInvalidError('type_not_allowed')
+  }
+  // Without an explicit access-token type, an ID token must still never pass as one.
+  if (ID_TOKEN_MEMBERS.some((member) => Object.hasOwn(payload, member))) {
+    throw new TokenInvalidError('id_token')
+  }
+}
+
+function toVerificationError(error: unknown): Error {
+  if (error instanceof TokenInvalidError || error instanceof VerifierUnavailableError) return error
+  return new TokenInvalidError(rejectionOf(error), { cause: error })
+}
+
+function rejectionOf(error: unknown): TokenRejection {
+  if (error instanceof joseErrors.JWTExpired) return error.claim === 'iat' ? 'too_old' : 'expired'
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.claim === 'iss') return 'issuer_mismatch'
+    if (error.claim === 'aud') return 'audience_mismatch'
+    if (error.claim === 'nbf') return 'not_yet_valid'
+    return 'claim_invalid'
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'algorithm_not_allowed'
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'signature_invalid'
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'key_not_found'
+  return 'malformed'
+}

@@ -1,0 +1,2 @@
+export { requireScopes, scopeguard, type ScopeguardMiddleware } from './scopeguard.js'
+export * from '@scopeguard/core'
