@@ -1,0 +1,11 @@
+import { readApiOptions } from './env.js'
+import { createItemsApp } from './app.js'
+
+const port = Number(process.env['PORT'] ?? 3001)
+const { app } = createItemsApp(readApiOptions())
+const server = app.listen(port, '127.0.0.1', () => {
+  console.log(`items API (Koa) on http://127.0.0.1:${port}`)
+})
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => server.close())
+}
