@@ -25,7 +25,8 @@ export function send(
         port: target.port,
         path: target.pathname + target.search,
         method: options.method ?? 'GET',
-        headers: (options.headers ?? []).flat(),
+        // An array keeps duplicates as sent; Node adds no Host header to one, so it is given here.
+        headers: [['Host', target.host], ...(options.headers ?? [])].flat(),
         agent: false,
       },
       (res) => {
