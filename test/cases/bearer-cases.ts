@@ -48,7 +48,8 @@ export const REALM = 'items-api'
 const NO_TOKEN = `Bearer realm="${REALM}"`
 const INVALID_TOKEN = `Bearer realm="${REALM}", error="invalid_token"`
 const INVALID_REQUEST = `Bearer realm="${REALM}", error="invalid_request"`
-const insufficient = (scope: string): string => `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`
+const insufficient = (scope: string): string =>
+  `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`
 const auth = (token: string): [string, string] => ['Authorization', `Bearer ${token}`]
 
 /** Every bad-token case: all of them must get byte-identical responses. */
@@ -59,7 +60,11 @@ export const INVALID_TOKEN_CASES: BearerCase[] = (
     ['token issued in the future (iat)', 'RFC 7519 §4.1.6', (t) => t.issuedInFuture],
     ['wrong audience', 'RFC 9068 §4, RFC 7519 §4.1.3', (t) => t.wrongAudience],
     ['wrong issuer (another authorization server)', 'RFC 9068 §4', (t) => t.wrongIssuer],
-    ['OpenID ID token used as an access token (audience accepted)', 'RFC 9068 §4, OIDC Core §2', (t) => t.idToken],
+    [
+      'OpenID ID token used as an access token (audience accepted)',
+      'RFC 9068 §4, OIDC Core §2',
+      (t) => t.idToken,
+    ],
     ['alg none', 'RFC 8725 §3.1, CVE-2015-9235', (t) => t.algNone],
     ['alg NONE', 'RFC 8725 §3.1', (t) => t.algNoneUpper],
     ['HS256 signed with the public key (PEM)', 'RFC 8725 §2.1, CVE-2016-10555', (t) => t.hs256Pem],
@@ -84,7 +89,14 @@ export const INVALID_TOKEN_CASES: BearerCase[] = (
 }))
 
 export const BEARER_CASES: BearerCase[] = [
-  { name: 'no token', reference: 'RFC 6750 §3.1', path: '/items', headers: () => [], status: 401, challenge: NO_TOKEN },
+  {
+    name: 'no token',
+    reference: 'RFC 6750 §3.1',
+    path: '/items',
+    headers: () => [],
+    status: 401,
+    challenge: NO_TOKEN,
+  },
   {
     name: 'another scheme counts as no token',
     reference: 'RFC 6750 §3.1',
@@ -93,9 +105,30 @@ export const BEARER_CASES: BearerCase[] = [
     status: 401,
     challenge: NO_TOKEN,
   },
-  { name: 'public route without a token', reference: 'scopeguard', path: '/health', headers: () => [], status: 200, challenge: null },
-  { name: 'RS256 JWT with the scope', reference: 'RFC 9068', path: '/items', headers: (t) => [auth(t.reader)], status: 200, challenge: null },
-  { name: 'ES256 JWT with the scope', reference: 'RFC 7518 §3.4', path: '/items', headers: (t) => [auth(t.esReader)], status: 200, challenge: null },
+  {
+    name: 'public route without a token',
+    reference: 'scopeguard',
+    path: '/health',
+    headers: () => [],
+    status: 200,
+    challenge: null,
+  },
+  {
+    name: 'RS256 JWT with the scope',
+    reference: 'RFC 9068',
+    path: '/items',
+    headers: (t) => [auth(t.reader)],
+    status: 200,
+    challenge: null,
+  },
+  {
+    name: 'ES256 JWT with the scope',
+    reference: 'RFC 7518 §3.4',
+    path: '/items',
+    headers: (t) => [auth(t.esReader)],
+    status: 200,
+    challenge: null,
+  },
   {
     name: 'opaque token verified by introspection',
     reference: 'RFC 7662',

@@ -14,7 +14,9 @@ type Keys = Awaited<ReturnType<typeof generateSigningKeys>>
 describe.each(ADAPTERS)('%s adapter: key source resilience', (_name, startApi) => {
   const running: (AuthzServer | TestApi)[] = []
   afterEach(async () => {
-    await Promise.all(running.splice(0).map((server) => ('stop' in server ? server.stop() : server.close())))
+    await Promise.all(
+      running.splice(0).map((server) => ('stop' in server ? server.stop() : server.close())),
+    )
   })
 
   const authzOn = async (keys: Keys, port?: number): Promise<AuthzServer> => {
@@ -30,7 +32,10 @@ describe.each(ADAPTERS)('%s adapter: key source resilience', (_name, startApi) =
     // cooldown 0: an unknown kid may refetch at once, so the outage (not the cooldown) decides.
     const api = await startApi({ issuer, audience: ITEMS_API, jwks: { cooldown: 0 } })
     running.push(api)
-    const [warmUp, unusedKnownKey] = await Promise.all([first.token(DEMO_CLIENTS.reader), first.token(DEMO_CLIENTS.writer)])
+    const [warmUp, unusedKnownKey] = await Promise.all([
+      first.token(DEMO_CLIENTS.reader),
+      first.token(DEMO_CLIENTS.writer),
+    ])
     expect((await send(`${api.url}/items`, { headers: [bearer(warmUp)] })).status).toBe(200)
 
     // Rotation: the server comes back with a new signing key, issues a token, and goes away.

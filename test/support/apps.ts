@@ -36,9 +36,21 @@ export const startExpressApi: StartApi = async (options) => {
   const guard = scopeguard(options)
   app.get('/health', (_req, res) => void res.json({ ok: true }))
   app.use(guard)
-  app.get('/items', requireScopes('read:items'), (req, res) => void res.json({ items: [], client: req.auth?.clientId }))
-  app.post('/items', requireScopes('write:items'), (_req, res) => void res.status(201).json({ created: true }))
-  app.delete('/items/:id', requireScopes('delete:items or admin'), (_req, res) => void res.status(204).end())
+  app.get(
+    '/items',
+    requireScopes('read:items'),
+    (req, res) => void res.json({ items: [], client: req.auth?.clientId }),
+  )
+  app.post(
+    '/items',
+    requireScopes('write:items'),
+    (_req, res) => void res.status(201).json({ created: true }),
+  )
+  app.delete(
+    '/items/:id',
+    requireScopes('delete:items or admin'),
+    (_req, res) => void res.status(204).end(),
+  )
   app.get('/whoami', (req, res) => void res.json(describe(req.auth)))
   const server = createServer(app)
   const url = await listen(server)
@@ -53,12 +65,20 @@ export const startKoaApi: StartApi = async (options) => {
   const open = new Router()
   open.get('/health', (ctx) => void (ctx.body = { ok: true }))
   const router = new Router()
-  router.get('/items', requireScopes('read:items'), (ctx) => void (ctx.body = { items: [], client: ctx.state.auth?.clientId }))
+  router.get(
+    '/items',
+    requireScopes('read:items'),
+    (ctx) => void (ctx.body = { items: [], client: ctx.state.auth?.clientId }),
+  )
   router.post('/items', requireScopes('write:items'), (ctx) => {
     ctx.status = 201
     ctx.body = { created: true }
   })
-  router.delete('/items/:id', requireScopes('delete:items or admin'), (ctx) => void (ctx.status = 204))
+  router.delete(
+    '/items/:id',
+    requireScopes('delete:items or admin'),
+    (ctx) => void (ctx.status = 204),
+  )
   router.get('/whoami', (ctx) => void (ctx.body = describe(ctx.state.auth)))
   app.use(open.routes())
   app.use(guard)

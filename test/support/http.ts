@@ -38,7 +38,12 @@ export function send(
             const name = res.rawHeaders[i] ?? ''
             if (name.toLowerCase() !== 'date') raw.push(`${name}: ${res.rawHeaders[i + 1] ?? ''}`)
           }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString(), rawHeaders: raw })
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+            rawHeaders: raw,
+          })
         })
         res.on('error', reject)
       },

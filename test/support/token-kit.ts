@@ -39,11 +39,17 @@ export async function startAuthzFixture(): Promise<AuthzFixture> {
  * audience `demo-web`, the client id that ID tokens are issued to, so that the ID-token case
  * is refused for being an ID token and not merely for its audience.
  */
-export function apiOptions(authz: AuthzServer, extra: Partial<ScopeguardOptions> = {}): ScopeguardOptions {
+export function apiOptions(
+  authz: AuthzServer,
+  extra: Partial<ScopeguardOptions> = {},
+): ScopeguardOptions {
   return {
     issuer: authz.issuer,
     audience: [ITEMS_API, 'https://legacy-api.scopeguard.test', DEMO_CLIENTS.webApp.clientId],
-    introspection: { clientId: RESOURCE_SERVER.clientId, clientSecret: RESOURCE_SERVER.clientSecret },
+    introspection: {
+      clientId: RESOURCE_SERVER.clientId,
+      clientSecret: RESOURCE_SERVER.clientSecret,
+    },
     realm: REALM,
     queryToken: true,
     clockTolerance: 0,
@@ -53,16 +59,17 @@ export function apiOptions(authz: AuthzServer, extra: Partial<ScopeguardOptions>
 
 /** Mints every token of the case table: real ones from the server, and their forgeries. */
 export async function mintCaseTokens({ authz, other, keys }: AuthzFixture): Promise<CaseTokens> {
-  const [reader, writer, admin, esReader, opaque, revokedOpaque, idToken, foreign] = await Promise.all([
-    authz.token(DEMO_CLIENTS.reader),
-    authz.token(DEMO_CLIENTS.writer),
-    authz.token(DEMO_CLIENTS.admin),
-    authz.token(DEMO_CLIENTS.esReader),
-    authz.token(DEMO_CLIENTS.legacy),
-    authz.token(DEMO_CLIENTS.legacy),
-    authz.idToken(),
-    other.token(DEMO_CLIENTS.writer),
-  ])
+  const [reader, writer, admin, esReader, opaque, revokedOpaque, idToken, foreign] =
+    await Promise.all([
+      authz.token(DEMO_CLIENTS.reader),
+      authz.token(DEMO_CLIENTS.writer),
+      authz.token(DEMO_CLIENTS.admin),
+      authz.token(DEMO_CLIENTS.esReader),
+      authz.token(DEMO_CLIENTS.legacy),
+      authz.token(DEMO_CLIENTS.legacy),
+      authz.idToken(),
+      other.token(DEMO_CLIENTS.writer),
+    ])
   await authz.revoke(DEMO_CLIENTS.legacy, revokedOpaque)
   const now = Math.floor(Date.now() / 1000)
   const stranger = await generateKeyPair('RS256')
@@ -79,11 +86,19 @@ export async function mintCaseTokens({ authz, other, keys }: AuthzFixture): Prom
     expired: await resign(reader, keys, (p) => ({ ...p, iat: now - 120, exp: now - 60 })),
     notYetValid: await resign(reader, keys, (p) => ({ ...p, nbf: now + 600 })),
     issuedInFuture: await resign(reader, keys, (p) => ({ ...p, iat: now + 600, exp: now + 1200 })),
-    wrongAudience: await resign(writer, keys, (p) => ({ ...p, aud: 'https://other-api.scopeguard.test' })),
+    wrongAudience: await resign(writer, keys, (p) => ({
+      ...p,
+      aud: 'https://other-api.scopeguard.test',
+    })),
     wrongType: await resign(reader, keys, (p) => p, { typ: 'dpop+jwt' }),
     noExp: await resign(reader, keys, ({ exp: _exp, ...p }) => p),
-    protoScopes: await resign(reader, keys, (p) =>
-      JSON.parse(`{"__proto__": {"scope": "write:items"}, ${JSON.stringify(p).slice(1, -1)}, "scp": {"__proto__": "write:items"}}`) as typeof p,
+    protoScopes: await resign(
+      reader,
+      keys,
+      (p) =>
+        JSON.parse(
+          `{"__proto__": {"scope": "write:items"}, ${JSON.stringify(p).slice(1, -1)}, "scp": {"__proto__": "write:items"}}`,
+        ) as typeof p,
     ),
     algNone: unsigned(reader),
     algNoneUpper: unsigned(reader, 'NONE'),

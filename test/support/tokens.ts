@@ -1,5 +1,13 @@
 import { createHmac, createPublicKey } from 'node:crypto'
-import { base64url, decodeJwt, decodeProtectedHeader, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose'
+import {
+  base64url,
+  decodeJwt,
+  decodeProtectedHeader,
+  importJWK,
+  SignJWT,
+  type JWK,
+  type JWTPayload,
+} from 'jose'
 
 /** Private signing keys of the local authorization server, as the tests generated them. */
 export interface SigningKeys {
@@ -39,7 +47,11 @@ export function unsigned(token: string, alg = 'none'): string {
  * HS256 over the token's real header and payload with the issuer's RSA public key as the
  * HMAC secret (algorithm confusion, CVE-2016-10555 class), in the given key encoding.
  */
-export function hmacWithPublicKey(token: string, keys: SigningKeys, encoding: 'pem' | 'jwk' | 'der'): string {
+export function hmacWithPublicKey(
+  token: string,
+  keys: SigningKeys,
+  encoding: 'pem' | 'jwk' | 'der',
+): string {
   const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = rsaKey(keys)
   const publicKey = createPublicKey({ key: publicJwk as JsonWebKey, format: 'jwk' })
   const secret =
@@ -57,6 +69,8 @@ export function hmacWithPublicKey(token: string, keys: SigningKeys, encoding: 'p
 export function tampered(token: string): string {
   const [header, payload, signature] = token.split('.') as [string, string, string]
   const claims = decodeJwt(token)
-  const changed = base64url.encode(JSON.stringify({ ...claims, scope: 'read:items write:items delete:items admin' }))
+  const changed = base64url.encode(
+    JSON.stringify({ ...claims, scope: 'read:items write:items delete:items admin' }),
+  )
   return `${header}.${changed === payload ? payload : changed}.${signature}`
 }

@@ -32,7 +32,10 @@ interface Step {
 const keep = process.argv.includes('--keep')
 const ports = keep ? { authz: 4000, express: 3000, koa: 3001 } : { authz: 0, express: 0, koa: 0 }
 
-async function listen(listener: RequestListener, port: number): Promise<{ server: Server; url: string }> {
+async function listen(
+  listener: RequestListener,
+  port: number,
+): Promise<{ server: Server; url: string }> {
   const server = createServer(listener)
   server.listen(port, '127.0.0.1')
   await once(server, 'listening')
@@ -67,7 +70,10 @@ async function main(): Promise<number> {
   const options = {
     issuer: authz.issuer,
     audience: [ITEMS_API, LEGACY_API],
-    introspection: { clientId: RESOURCE_SERVER.clientId, clientSecret: RESOURCE_SERVER.clientSecret },
+    introspection: {
+      clientId: RESOURCE_SERVER.clientId,
+      clientSecret: RESOURCE_SERVER.clientSecret,
+    },
   }
   const expressApi = await listen(createExpressApp(options).app, ports.express)
   const koaApi = await listen(createKoaApp(options).app.callback(), ports.koa)
@@ -75,14 +81,62 @@ async function main(): Promise<number> {
 
   const steps: Step[] = [
     { what: 'no token', method: 'GET', path: '/items', expect: 401 },
-    { what: 'reader: RS256 JWT with read:items', method: 'GET', path: '/items', client: DEMO_CLIENTS.reader, expect: 200 },
-    { what: 'es-reader: ES256 JWT with read:items', method: 'GET', path: '/items', client: DEMO_CLIENTS.esReader, expect: 200 },
-    { what: 'legacy-client: opaque token (introspection)', method: 'GET', path: '/items', client: DEMO_CLIENTS.legacy, expect: 200 },
-    { what: 'reader creates an item (needs write:items)', method: 'POST', path: '/items', client: DEMO_CLIENTS.reader, expect: 403 },
-    { what: 'writer creates an item', method: 'POST', path: '/items', client: DEMO_CLIENTS.writer, expect: 201 },
-    { what: 'writer deletes (needs delete:items or admin)', method: 'DELETE', path: '/items/1', client: DEMO_CLIENTS.writer, expect: 403 },
-    { what: 'admin deletes', method: 'DELETE', path: '/items/1', client: DEMO_CLIENTS.admin, expect: 204 },
-    { what: 'a forged token', method: 'GET', path: '/items', token: 'eyJhbGciOiJub25lIn0.eyJzY29wZSI6ImFkbWluIn0.', expect: 401 },
+    {
+      what: 'reader: RS256 JWT with read:items',
+      method: 'GET',
+      path: '/items',
+      client: DEMO_CLIENTS.reader,
+      expect: 200,
+    },
+    {
+      what: 'es-reader: ES256 JWT with read:items',
+      method: 'GET',
+      path: '/items',
+      client: DEMO_CLIENTS.esReader,
+      expect: 200,
+    },
+    {
+      what: 'legacy-client: opaque token (introspection)',
+      method: 'GET',
+      path: '/items',
+      client: DEMO_CLIENTS.legacy,
+      expect: 200,
+    },
+    {
+      what: 'reader creates an item (needs write:items)',
+      method: 'POST',
+      path: '/items',
+      client: DEMO_CLIENTS.reader,
+      expect: 403,
+    },
+    {
+      what: 'writer creates an item',
+      method: 'POST',
+      path: '/items',
+      client: DEMO_CLIENTS.writer,
+      expect: 201,
+    },
+    {
+      what: 'writer deletes (needs delete:items or admin)',
+      method: 'DELETE',
+      path: '/items/1',
+      client: DEMO_CLIENTS.writer,
+      expect: 403,
+    },
+    {
+      what: 'admin deletes',
+      method: 'DELETE',
+      path: '/items/1',
+      client: DEMO_CLIENTS.admin,
+      expect: 204,
+    },
+    {
+      what: 'a forged token',
+      method: 'GET',
+      path: '/items',
+      token: 'eyJhbGciOiJub25lIn0.eyJzY29wZSI6ImFkbWluIn0.',
+      expect: 401,
+    },
   ]
   let failures = await play('Express 5 + @scopeguard/express', expressApi.url, authz, steps)
   failures += await play('Koa 3 + @scopeguard/koa', koaApi.url, authz, steps)
@@ -106,7 +160,9 @@ Servers keep running (Ctrl+C stops them). Try:
     })
   }
   await stop()
-  console.log(failures === 0 ? '\nevery answer was the expected one' : `\n${failures} unexpected answer(s)`)
+  console.log(
+    failures === 0 ? '\nevery answer was the expected one' : `\n${failures} unexpected answer(s)`,
+  )
   return failures === 0 ? 0 : 1
 }
 

@@ -1,5 +1,10 @@
 import express, { type Express } from 'express'
-import { requireScopes, scopeguard, type ScopeguardMiddleware, type ScopeguardOptions } from '@scopeguard/express'
+import {
+  requireScopes,
+  scopeguard,
+  type ScopeguardMiddleware,
+  type ScopeguardOptions,
+} from '@scopeguard/express'
 
 /** An item of the example API. */
 interface Item {
@@ -15,7 +20,10 @@ interface Item {
  * const { app } = createItemsApp({ issuer: 'http://127.0.0.1:4000', audience: 'https://items-api.scopeguard.test' })
  * app.listen(3000)
  */
-export function createItemsApp(options: ScopeguardOptions): { app: Express; guard: ScopeguardMiddleware } {
+export function createItemsApp(options: ScopeguardOptions): {
+  app: Express
+  guard: ScopeguardMiddleware
+} {
   const items: Item[] = [{ id: 1, name: 'first item' }]
   let nextId = 2
   const guard = scopeguard(options)

@@ -1,6 +1,11 @@
 import Koa from 'koa'
 import Router from '@koa/router'
-import { requireScopes, scopeguard, type ScopeguardMiddleware, type ScopeguardOptions } from '@scopeguard/koa'
+import {
+  requireScopes,
+  scopeguard,
+  type ScopeguardMiddleware,
+  type ScopeguardOptions,
+} from '@scopeguard/koa'
 
 /** An item of the example API. */
 interface Item {
@@ -17,7 +22,10 @@ interface Item {
  * const { app } = createItemsApp({ issuer: 'http://127.0.0.1:4000', audience: 'https://items-api.scopeguard.test' })
  * app.listen(3001)
  */
-export function createItemsApp(options: ScopeguardOptions): { app: Koa; guard: ScopeguardMiddleware } {
+export function createItemsApp(options: ScopeguardOptions): {
+  app: Koa
+  guard: ScopeguardMiddleware
+} {
   const items: Item[] = [{ id: 1, name: 'first item' }]
   let nextId = 2
   const guard = scopeguard(options)

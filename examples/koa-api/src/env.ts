@@ -10,7 +10,10 @@ export function readApiOptions(env: NodeJS.ProcessEnv = process.env): Scopeguard
   const clientSecret = env['SCOPEGUARD_INTROSPECTION_SECRET']
   return {
     issuer: env['SCOPEGUARD_ISSUER'] ?? 'http://127.0.0.1:4000',
-    audience: (env['SCOPEGUARD_AUDIENCE'] ?? 'https://items-api.scopeguard.test https://legacy-api.scopeguard.test').split(' '),
+    audience: (
+      env['SCOPEGUARD_AUDIENCE'] ??
+      'https://items-api.scopeguard.test https://legacy-api.scopeguard.test'
+    ).split(' '),
     ...(clientSecret ? { introspection: { clientId, clientSecret } } : {}),
   }
 }

@@ -63,8 +63,17 @@ export function createGuard(options: ScopeguardOptions): Guard {
   const challenges = createChallenges(config.realm)
   const { counters, clock } = config
   const cache = createTokenCache<AuthInfo>(config.cacheEntries, clock)
-  const transports: TokenTransports = { header: true, query: config.queryToken, formBody: config.formToken }
-  const anonymous: Allow = Object.freeze({ allowed: true, status: 200, reason: 'anonymous', auth: undefined })
+  const transports: TokenTransports = {
+    header: true,
+    query: config.queryToken,
+    formBody: config.formToken,
+  }
+  const anonymous: Allow = Object.freeze({
+    allowed: true,
+    status: 200,
+    reason: 'anonymous',
+    auth: undefined,
+  })
 
   const verify = async (token: string, fingerprint: string): Promise<AuthInfo> => {
     const now = clock()
@@ -100,7 +109,13 @@ export function createGuard(options: ScopeguardOptions): Guard {
         format,
         id: text('jti'),
         issuer: text('iss') ?? config.introspection?.issuer ?? '',
-        audience: Object.freeze(typeof aud === 'string' ? [aud] : Array.isArray(aud) ? (aud.filter((a) => typeof a === 'string') as string[]) : []),
+        audience: Object.freeze(
+          typeof aud === 'string'
+            ? [aud]
+            : Array.isArray(aud)
+              ? (aud.filter((a) => typeof a === 'string') as string[])
+              : [],
+        ),
         algorithm,
         issuedAt: time('iat'),
         expiresAt: time('exp'),
@@ -112,7 +127,8 @@ export function createGuard(options: ScopeguardOptions): Guard {
   const cacheUntil = (auth: AuthInfo): number => {
     const now = clock()
     let until = auth.token.expiresAt?.getTime() ?? now + config.introspectionCacheMaxAge
-    if (auth.token.format === 'opaque') until = Math.min(until, now + config.introspectionCacheMaxAge)
+    if (auth.token.format === 'opaque')
+      until = Math.min(until, now + config.introspectionCacheMaxAge)
     if (config.jwt.maxTokenAge !== undefined && auth.token.issuedAt !== undefined) {
       until = Math.min(until, auth.token.issuedAt.getTime() + config.jwt.maxTokenAge * 1000)
     }
@@ -132,12 +148,19 @@ export function createGuard(options: ScopeguardOptions): Guard {
         return deny('token_invalid', challenges.invalidToken, { rejection: found.detail })
     }
     const fingerprint = tokenCacheKey(found.token)
-    const { value, hit } = cache.get(fingerprint, () => verify(found.token, fingerprint), cacheUntil)
+    const { value, hit } = cache.get(
+      fingerprint,
+      () => verify(found.token, fingerprint),
+      cacheUntil,
+    )
     if (hit) counters.cacheHits++
     try {
       const auth = await value
       // A cached entry may be settled but past its expiry by a hair: never serve an expired token.
-      if (auth.token.expiresAt !== undefined && auth.token.expiresAt.getTime() + config.jwt.clockTolerance * 1000 <= clock()) {
+      if (
+        auth.token.expiresAt !== undefined &&
+        auth.token.expiresAt.getTime() + config.jwt.clockTolerance * 1000 <= clock()
+      ) {
         return deny('token_invalid', challenges.invalidToken, { rejection: 'expired' })
       }
       return { allowed: true, status: 200, reason: 'allowed', auth }
@@ -149,7 +172,10 @@ export function createGuard(options: ScopeguardOptions): Guard {
   const denyFor = (error: unknown): Decision => {
     if (error instanceof TokenInvalidError) {
       debug('token rejected: %s %O', error.reason, error.cause)
-      return deny('token_invalid', challenges.invalidToken, { rejection: error.reason, cause: error })
+      return deny('token_invalid', challenges.invalidToken, {
+        rejection: error.reason,
+        cause: error,
+      })
     }
     if (error instanceof VerifierUnavailableError) {
       debug('verifier unavailable: %O', error)
@@ -162,10 +188,14 @@ export function createGuard(options: ScopeguardOptions): Guard {
 
   const authorize = (auth: AuthInfo | undefined, requirement: ScopeRequirement): Decision => {
     if (auth === undefined) return deny('token_missing', challenges.missing)
-    if (satisfies(requirement, auth.scopes)) return { allowed: true, status: 200, reason: 'allowed', auth }
+    if (satisfies(requirement, auth.scopes))
+      return { allowed: true, status: 200, reason: 'allowed', auth }
     const missing = missingScopes(requirement, auth.scopes)
     debug('insufficient scope for %s: missing %o', requirement.source, missing)
-    return deny('scope_insufficient', challenges.insufficientScope(requirement), { missingScopes: missing, auth })
+    return deny('scope_insufficient', challenges.insufficientScope(requirement), {
+      missingScopes: missing,
+      auth,
+    })
   }
 
   return {

@@ -1,9 +1,5 @@
 import type { AuthInfo } from './auth-info.js'
-import {
-  ScopeguardRequestError,
-  type OAuthErrorCode,
-  type TokenRejection,
-} from './errors.js'
+import { ScopeguardRequestError, type OAuthErrorCode, type TokenRejection } from './errors.js'
 import type { DenialResponse } from './responses.js'
 
 /** Why a request was allowed or denied. Stable: events and tests switch on it. */
@@ -63,7 +59,12 @@ const CODES = {
 export function deny(
   reason: Deny['reason'],
   response: DenialResponse,
-  extra: { missingScopes?: readonly string[]; rejection?: TokenRejection; auth?: AuthInfo; cause?: unknown } = {},
+  extra: {
+    missingScopes?: readonly string[]
+    rejection?: TokenRejection
+    auth?: AuthInfo
+    cause?: unknown
+  } = {},
 ): Deny {
   const [code, oauthError] = CODES[reason]
   return {
@@ -89,7 +90,13 @@ export function deny(
  * if (!decision.allowed) throw toRequestError(decision)
  */
 export function toRequestError(decision: Deny): ScopeguardRequestError {
-  return new ScopeguardRequestError(decision.code, decision.status, decision.oauthError, decision.headers, {
-    cause: decision.cause,
-  })
+  return new ScopeguardRequestError(
+    decision.code,
+    decision.status,
+    decision.oauthError,
+    decision.headers,
+    {
+      cause: decision.cause,
+    },
+  )
 }

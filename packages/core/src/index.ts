@@ -4,7 +4,13 @@ export { DEFAULT_ALGORITHMS } from './options.js'
 export type { ScopeguardRequest } from './request.js'
 export type { AuthInfo, TokenInfo } from './auth-info.js'
 export type { Claims } from './claims.js'
-export { toRequestError, type Allow, type Decision, type DecisionReason, type Deny } from './decision.js'
+export {
+  toRequestError,
+  type Allow,
+  type Decision,
+  type DecisionReason,
+  type Deny,
+} from './decision.js'
 export {
   ScopeguardConfigError,
   ScopeguardError,

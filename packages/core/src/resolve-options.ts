@@ -45,7 +45,9 @@ export interface ResolvedOptions {
  */
 export function resolveOptions(options: ScopeguardOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
-    throw new ScopeguardConfigError('scopeguard needs an options object with at least issuer and audience')
+    throw new ScopeguardConfigError(
+      'scopeguard needs an options object with at least issuer and audience',
+    )
   }
   const issuers = list('issuer', options.issuer)
   const issuerUrls = issuers.map((issuer) => checkServerUrl('issuer', issuer))
@@ -55,7 +57,13 @@ export function resolveOptions(options: ScopeguardOptions): ResolvedOptions {
   const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
   const timeout = positive('timeout', options.timeout, 5000)
   const clockTolerance = nonNegative('clockTolerance', options.clockTolerance, 5)
-  const counters: Counters = { jwtVerifications: 0, introspections: 0, cacheHits: 0, keyFetches: 0, discoveryRequests: 0 }
+  const counters: Counters = {
+    jwtVerifications: 0,
+    introspections: 0,
+    cacheHits: 0,
+    keyFetches: 0,
+    discoveryRequests: 0,
+  }
   const single = (option: string): void => {
     if (issuers.length > 1) {
       throw new ScopeguardConfigError(`${option} can be given only with a single issuer`)
@@ -87,27 +95,37 @@ export function resolveOptions(options: ScopeguardOptions): ResolvedOptions {
   }
   const staticKeys = options.keys === undefined ? undefined : checkKeys(options.keys)
   const secret = options.secret === undefined ? undefined : checkSecret(options.secret)
-  const jwksUri = options.jwksUri === undefined ? undefined : checkServerUrl('jwksUri', options.jwksUri)
+  const jwksUri =
+    options.jwksUri === undefined ? undefined : checkServerUrl('jwksUri', options.jwksUri)
   if (jwksUri) single('jwksUri')
-  if (jwksUri && staticKeys) throw new ScopeguardConfigError('give either jwksUri or keys, not both')
+  if (jwksUri && staticKeys)
+    throw new ScopeguardConfigError('give either jwksUri or keys, not both')
 
   const keySourceOf = (issuer: string, url: URL): GetKey => {
     const asymmetric: GetKey = staticKeys
       ? createStaticKeySource(staticKeys)
       : createRemoteKeySource(
-          jwksUri ? () => Promise.resolve(jwksUri) : async () => jwksUriOf(await metadataOf(url)(), issuer),
+          jwksUri
+            ? () => Promise.resolve(jwksUri)
+            : async () => jwksUriOf(await metadataOf(url)(), issuer),
           { fetch: fetchImpl, clock, timing, stats: counters },
         )
     if (secret === undefined) return asymmetric
-    return (header, token) => (HMAC.has(header.alg ?? '') ? Promise.resolve(secret as never) : asymmetric(header, token))
+    return (header, token) =>
+      HMAC.has(header.alg ?? '') ? Promise.resolve(secret as never) : asymmetric(header, token)
   }
 
   const jwt: JwtPolicy = {
-    issuers: new Map(issuers.map((issuer, i) => [issuer, keySourceOf(issuer, issuerUrls[i] as URL)])),
+    issuers: new Map(
+      issuers.map((issuer, i) => [issuer, keySourceOf(issuer, issuerUrls[i] as URL)]),
+    ),
     audiences,
     algorithms,
     clockTolerance,
-    maxTokenAge: options.maxTokenAge === undefined ? undefined : positive('maxTokenAge', options.maxTokenAge, 0),
+    maxTokenAge:
+      options.maxTokenAge === undefined
+        ? undefined
+        : positive('maxTokenAge', options.maxTokenAge, 0),
     strict: options.strict === true,
   }
 
@@ -124,10 +142,15 @@ export function resolveOptions(options: ScopeguardOptions): ResolvedOptions {
       metadata:
         endpoint === undefined
           ? metadataOf(issuerUrl)
-          : createStaticIssuerMetadata(issuerUrl, checkServerUrl('introspection.endpoint', endpoint), credentials, {
-              fetch: fetchImpl,
-              timeout,
-            }),
+          : createStaticIssuerMetadata(
+              issuerUrl,
+              checkServerUrl('introspection.endpoint', endpoint),
+              credentials,
+              {
+                fetch: fetchImpl,
+                timeout,
+              },
+            ),
     }
   }
 
@@ -135,7 +158,8 @@ export function resolveOptions(options: ScopeguardOptions): ResolvedOptions {
   return {
     jwt,
     introspection,
-    introspectionCacheMaxAge: positive('introspection.cacheMaxAge', options.introspection?.cacheMaxAge, 60) * 1000,
+    introspectionCacheMaxAge:
+      positive('introspection.cacheMaxAge', options.introspection?.cacheMaxAge, 60) * 1000,
     scopeClaim: checkScopeClaim(options.scopeClaim),
     queryToken: options.queryToken === true,
     formToken: options.formToken === true,
@@ -155,18 +179,34 @@ function jwksUriOf(config: { serverMetadata(): { jwks_uri?: string } }, issuer: 
 }
 
 function list(option: string, value: unknown): string[] {
-  const values = typeof value === 'string' ? [value] : Array.isArray(value) ? [...(value as unknown[])] : undefined
-  if (values === undefined || values.length === 0 || values.some((v) => typeof v !== 'string' || v === '')) {
-    throw new ScopeguardConfigError(`${option} is required: a non-empty string or a non-empty list of strings`)
+  const values =
+    typeof value === 'string'
+      ? [value]
+      : Array.isArray(value)
+        ? [...(value as unknown[])]
+        : undefined
+  if (
+    values === undefined ||
+    values.length === 0 ||
+    values.some((v) => typeof v !== 'string' || v === '')
+  ) {
+    throw new ScopeguardConfigError(
+      `${option} is required: a non-empty string or a non-empty list of strings`,
+    )
   }
   return values as string[]
 }
 
 function checkAlgorithms(options: ScopeguardOptions): string[] {
-  const algorithms = options.algorithms === undefined ? [...DEFAULT_ALGORITHMS] : list('algorithms', options.algorithms)
+  const algorithms =
+    options.algorithms === undefined
+      ? [...DEFAULT_ALGORITHMS]
+      : list('algorithms', options.algorithms)
   for (const alg of algorithms) {
     if (alg.toLowerCase() === 'none') {
-      throw new ScopeguardConfigError('algorithms must not include "none": unsigned tokens are never accepted')
+      throw new ScopeguardConfigError(
+        'algorithms must not include "none": unsigned tokens are never accepted',
+      )
     }
     if (!KNOWN_ALGORITHMS.has(alg)) {
       throw new ScopeguardConfigError(`algorithms: unknown JWS algorithm ${JSON.stringify(alg)}`)
@@ -176,17 +216,28 @@ function checkAlgorithms(options: ScopeguardOptions): string[] {
     }
   }
   if (options.secret !== undefined && !algorithms.some((alg) => HMAC.has(alg))) {
-    throw new ScopeguardConfigError('secret is set but algorithms lists no HS256/HS384/HS512: list the HMAC algorithms to accept')
+    throw new ScopeguardConfigError(
+      'secret is set but algorithms lists no HS256/HS384/HS512: list the HMAC algorithms to accept',
+    )
   }
   return algorithms
 }
 
-function checkIntrospection(options: ScopeguardOptions): { clientId: string; clientSecret: string } | undefined {
+function checkIntrospection(
+  options: ScopeguardOptions,
+): { clientId: string; clientSecret: string } | undefined {
   const introspection = options.introspection
   if (introspection === undefined) return undefined
   const { clientId, clientSecret } = introspection
-  if (typeof clientId !== 'string' || clientId === '' || typeof clientSecret !== 'string' || clientSecret === '') {
-    throw new ScopeguardConfigError('introspection needs the clientId and clientSecret of this API at the authorization server')
+  if (
+    typeof clientId !== 'string' ||
+    clientId === '' ||
+    typeof clientSecret !== 'string' ||
+    clientSecret === ''
+  ) {
+    throw new ScopeguardConfigError(
+      'introspection needs the clientId and clientSecret of this API at the authorization server',
+    )
   }
   return { clientId, clientSecret }
 }
@@ -198,7 +249,9 @@ function checkKeys(keys: unknown): { keys: never[] } {
   }
   for (const key of entries as Record<string, unknown>[]) {
     if (key['d'] !== undefined || key['k'] !== undefined) {
-      throw new ScopeguardConfigError('keys must hold public keys only (found a private or symmetric key); use secret for HMAC')
+      throw new ScopeguardConfigError(
+        'keys must hold public keys only (found a private or symmetric key); use secret for HMAC',
+      )
     }
   }
   return keys as { keys: never[] }

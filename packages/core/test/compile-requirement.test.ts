@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest'
-import { compileRequirement, missingScopes, satisfies, ScopeguardConfigError } from '../src/index.js'
+import {
+  compileRequirement,
+  missingScopes,
+  satisfies,
+  ScopeguardConfigError,
+} from '../src/index.js'
 
 const set = (...scopes: string[]): ReadonlySet<string> => new Set(scopes)
 
 describe('compileRequirement', () => {
   it('treats an array and juxtaposed scopes as all-of', () => {
-    for (const input of [['read:items', 'write:items'], 'read:items write:items', 'read:items and write:items']) {
+    for (const input of [
+      ['read:items', 'write:items'],
+      'read:items write:items',
+      'read:items and write:items',
+    ]) {
       const requirement = compileRequirement(input)
       expect(requirement.alternatives).toEqual([['read:items', 'write:items']])
       expect(satisfies(requirement, set('read:items'))).toBe(false)
@@ -18,7 +27,10 @@ describe('compileRequirement', () => {
     expect(requirement.alternatives).toEqual([['a'], ['b', 'c']])
     expect(requirement.source).toBe('a or b and c')
     const grouped = compileRequirement('(a or b) and c')
-    expect(grouped.alternatives).toEqual([['a', 'c'], ['b', 'c']])
+    expect(grouped.alternatives).toEqual([
+      ['a', 'c'],
+      ['b', 'c'],
+    ])
     expect(grouped.source).toBe('(a or b) and c')
     expect(satisfies(grouped, set('a'))).toBe(false)
     expect(satisfies(grouped, set('b', 'c'))).toBe(true)

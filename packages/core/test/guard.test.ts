@@ -1,6 +1,12 @@
 import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { compileRequirement, createGuard, type Decision, type Guard, type ScopeguardOptions } from '../src/index.js'
+import {
+  compileRequirement,
+  createGuard,
+  type Decision,
+  type Guard,
+  type ScopeguardOptions,
+} from '../src/index.js'
 
 const issuer = 'https://auth.example.com'
 const audience = 'https://api.example.com'
@@ -15,7 +21,16 @@ beforeAll(async () => {
 
 function sign(claims: JWTPayload, header: Record<string, unknown> = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000)
-  return new SignJWT({ iss: issuer, aud: audience, iat: now, exp: now + 300, client_id: 'c1', sub: 'c1', scope: 'read:items', ...claims })
+  return new SignJWT({
+    iss: issuer,
+    aud: audience,
+    iat: now,
+    exp: now + 300,
+    client_id: 'c1',
+    sub: 'c1',
+    scope: 'read:items',
+    ...claims,
+  })
     .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1', ...header })
     .sign(privateKey)
 }
@@ -24,7 +39,8 @@ function authenticate(guard: Guard, token: string): Promise<Decision> {
   return guard.authenticate({ method: 'GET', headers: { authorization: `Bearer ${token}` } })
 }
 
-const rejection = (decision: Decision): string | undefined => (decision.allowed ? undefined : decision.rejection)
+const rejection = (decision: Decision): string | undefined =>
+  decision.allowed ? undefined : decision.rejection
 
 describe('createGuard with static keys', () => {
   it('accepts a valid token and exposes a frozen, prototype-free caller', async () => {
@@ -34,20 +50,36 @@ describe('createGuard with static keys', () => {
     const auth = decision.auth
     expect(auth?.clientId).toBe('c1')
     expect([...(auth?.scopes ?? [])]).toEqual(['read:items'])
-    expect(auth?.token).toMatchObject({ format: 'jwt', id: 't1', issuer, audience: [audience], algorithm: 'ES256' })
+    expect(auth?.token).toMatchObject({
+      format: 'jwt',
+      id: 't1',
+      issuer,
+      audience: [audience],
+      algorithm: 'ES256',
+    })
     expect(Object.isFrozen(auth)).toBe(true)
     expect(Object.getPrototypeOf(auth?.claims)).toBe(null)
   })
 
   it('refuses ID tokens without an access-token typ, and any typ but at+jwt in strict mode', async () => {
     const guard = createGuard({ issuer, audience, keys })
-    expect(rejection(await authenticate(guard, await sign({ nonce: 'n' }, { typ: 'JWT' })))).toBe('id_token')
-    expect(rejection(await authenticate(guard, await sign({ at_hash: 'h' }, { typ: undefined })))).toBe('id_token')
+    expect(rejection(await authenticate(guard, await sign({ nonce: 'n' }, { typ: 'JWT' })))).toBe(
+      'id_token',
+    )
+    expect(
+      rejection(await authenticate(guard, await sign({ at_hash: 'h' }, { typ: undefined }))),
+    ).toBe('id_token')
     expect((await authenticate(guard, await sign({}, { typ: 'JWT' }))).allowed).toBe(true)
-    expect(rejection(await authenticate(guard, await sign({}, { typ: 'id_token+jwt' })))).toBe('type_not_allowed')
+    expect(rejection(await authenticate(guard, await sign({}, { typ: 'id_token+jwt' })))).toBe(
+      'type_not_allowed',
+    )
     const strict = createGuard({ issuer, audience, keys, strict: true })
-    expect(rejection(await authenticate(strict, await sign({}, { typ: 'JWT' })))).toBe('type_not_allowed')
-    expect((await authenticate(strict, await sign({}, { typ: 'application/at+jwt' }))).allowed).toBe(true)
+    expect(rejection(await authenticate(strict, await sign({}, { typ: 'JWT' })))).toBe(
+      'type_not_allowed',
+    )
+    expect(
+      (await authenticate(strict, await sign({}, { typ: 'application/at+jwt' }))).allowed,
+    ).toBe(true)
   })
 
   it('checks issuer and audience exactly', async () => {
@@ -58,7 +90,10 @@ describe('createGuard with static keys', () => {
     for (const aud of [`${audience}/`, [], ['https://other.example.com'], audience.toUpperCase()]) {
       expect(rejection(await authenticate(guard, await sign({ aud })))).toBe('audience_mismatch')
     }
-    expect((await authenticate(guard, await sign({ aud: ['https://other.example.com', audience] }))).allowed).toBe(true)
+    expect(
+      (await authenticate(guard, await sign({ aud: ['https://other.example.com', audience] })))
+        .allowed,
+    ).toBe(true)
   })
 
   it('applies the clock tolerance and maxTokenAge', async () => {
@@ -66,9 +101,13 @@ describe('createGuard with static keys', () => {
     const guard = createGuard({ issuer, audience, keys, clockTolerance: 30, maxTokenAge: 60 })
     expect((await authenticate(guard, await sign({ exp: now - 10 }))).allowed).toBe(true)
     expect(rejection(await authenticate(guard, await sign({ exp: now - 40 })))).toBe('expired')
-    expect(rejection(await authenticate(guard, await sign({ nbf: now + 40 })))).toBe('not_yet_valid')
+    expect(rejection(await authenticate(guard, await sign({ nbf: now + 40 })))).toBe(
+      'not_yet_valid',
+    )
     expect(rejection(await authenticate(guard, await sign({ iat: now - 200 })))).toBe('too_old')
-    expect(rejection(await authenticate(guard, await sign({ exp: 'tomorrow' })))).toBe('claim_invalid')
+    expect(rejection(await authenticate(guard, await sign({ exp: 'tomorrow' })))).toBe(
+      'claim_invalid',
+    )
   })
 
   it('accepts HMAC only with an explicit secret and algorithm', async () => {
@@ -77,7 +116,9 @@ describe('createGuard with static keys', () => {
     const token = await new SignJWT({ iss: issuer, aud: audience, exp: now + 60, scope: 'a' })
       .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
       .sign(new TextEncoder().encode(secret))
-    expect(rejection(await authenticate(createGuard({ issuer, audience, keys }), token))).toBe('algorithm_not_allowed')
+    expect(rejection(await authenticate(createGuard({ issuer, audience, keys }), token))).toBe(
+      'algorithm_not_allowed',
+    )
     const hmac = createGuard({ issuer, audience, secret, algorithms: ['HS256'] })
     expect((await authenticate(hmac, token)).allowed).toBe(true)
   })
@@ -85,7 +126,9 @@ describe('createGuard with static keys', () => {
   it('verifies a reused token once, and concurrent first uses once', async () => {
     const guard = createGuard({ issuer, audience, keys })
     const token = await sign({})
-    const decisions = await Promise.all(Array.from({ length: 20 }, () => authenticate(guard, token)))
+    const decisions = await Promise.all(
+      Array.from({ length: 20 }, () => authenticate(guard, token)),
+    )
     expect(decisions.every((d) => d.allowed)).toBe(true)
     expect(guard.stats()).toMatchObject({ jwtVerifications: 1, cacheHits: 19 })
     const uncached = createGuard({ issuer, audience, keys, cache: false })
@@ -109,15 +152,24 @@ describe('createGuard with static keys', () => {
   it('judges requirements and names the closest alternative as missing', async () => {
     const guard = createGuard({ issuer, audience, keys, realm: 'items' })
     const decision = await authenticate(guard, await sign({ scope: 'read:items write:items' }))
-    const judged = guard.authorize(decision.auth, compileRequirement('(read:items and delete:items) or admin'))
+    const judged = guard.authorize(
+      decision.auth,
+      compileRequirement('(read:items and delete:items) or admin'),
+    )
     expect(judged).toMatchObject({
       allowed: false,
       status: 403,
       code: 'ERR_SG_SCOPE_INSUFFICIENT',
       oauthError: 'insufficient_scope',
       missingScopes: ['delete:items'],
-      headers: { 'www-authenticate': 'Bearer realm="items", error="insufficient_scope", scope="read:items delete:items"' },
+      headers: {
+        'www-authenticate':
+          'Bearer realm="items", error="insufficient_scope", scope="read:items delete:items"',
+      },
     })
-    expect(guard.authorize(undefined, compileRequirement('read:items'))).toMatchObject({ status: 401, code: 'ERR_SG_TOKEN_MISSING' })
+    expect(guard.authorize(undefined, compileRequirement('read:items'))).toMatchObject({
+      status: 401,
+      code: 'ERR_SG_TOKEN_MISSING',
+    })
   })
 })

@@ -3,7 +3,10 @@ import { readScopes } from '../src/index.js'
 
 describe('readScopes', () => {
   it('reads the space-delimited scope claim (RFC 6749 §3.3, RFC 9068)', () => {
-    expect([...readScopes({ scope: 'read:items  write:items' })]).toEqual(['read:items', 'write:items'])
+    expect([...readScopes({ scope: 'read:items  write:items' })]).toEqual([
+      'read:items',
+      'write:items',
+    ])
   })
 
   it('falls back to scp as a string or an array', () => {
@@ -14,11 +17,22 @@ describe('readScopes', () => {
 
   it('reads a configured claim or function', () => {
     expect([...readScopes({ permissions: ['read:items'] }, 'permissions')]).toEqual(['read:items'])
-    expect([...readScopes({ roles: 'x' }, (claims) => [`role:${String(claims['roles'])}`])]).toEqual(['role:x'])
+    expect([
+      ...readScopes({ roles: 'x' }, (claims) => [`role:${String(claims['roles'])}`]),
+    ]).toEqual(['role:x'])
   })
 
   it('drops entries outside the scope-token grammar so they can never match', () => {
-    const hostile = ['read:items\twrite:items', 'admin\n', 'adm\u0000in', 'admin\u00a0', 'аdmin', 'a"b', 'a\\b', '']
+    const hostile = [
+      'read:items\twrite:items',
+      'admin\n',
+      'adm\u0000in',
+      'admin\u00a0',
+      'аdmin',
+      'a"b',
+      'a\\b',
+      '',
+    ]
     expect([...readScopes({ scp: hostile })]).toEqual([])
     expect([...readScopes({ scope: 'read:items\twrite:items admin\u00a0 ok' })]).toEqual(['ok'])
   })
@@ -26,7 +40,9 @@ describe('readScopes', () => {
   it('reads only own members, never inherited ones', () => {
     const claims = Object.create({ scope: 'admin' }) as Record<string, unknown>
     expect([...readScopes(claims)]).toEqual([])
-    expect([...readScopes(JSON.parse('{"__proto__": {"scope": "admin"}}') as Record<string, unknown>)]).toEqual([])
+    expect([
+      ...readScopes(JSON.parse('{"__proto__": {"scope": "admin"}}') as Record<string, unknown>),
+    ]).toEqual([])
   })
 
   it('ignores a scope claim of the wrong type', () => {

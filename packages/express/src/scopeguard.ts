@@ -74,7 +74,11 @@ export function requireScopes(requirement: RequirementInput): RequestHandler {
   return (req, res, next) => {
     const guard = guards.get(req)
     if (guard === undefined) {
-      return next(new ScopeguardConfigError('requireScopes() ran without the scopeguard() middleware before it: add app.use(scopeguard(options)) first'))
+      return next(
+        new ScopeguardConfigError(
+          'requireScopes() ran without the scopeguard() middleware before it: add app.use(scopeguard(options)) first',
+        ),
+      )
     }
     const decision = guard.authorize(req.auth, compiled)
     if (decision.allowed) return next()

@@ -76,7 +76,9 @@ export function requireScopes(requirement: RequirementInput): Middleware {
   return async (ctx, next) => {
     const guard = guards.get(ctx)
     if (guard === undefined) {
-      throw new ScopeguardConfigError('requireScopes() ran without the scopeguard() middleware before it: add app.use(scopeguard(options)) first')
+      throw new ScopeguardConfigError(
+        'requireScopes() ran without the scopeguard() middleware before it: add app.use(scopeguard(options)) first',
+      )
     }
     const decision = guard.authorize(ctx.state.auth as AuthInfo | undefined, compiled)
     if (!decision.allowed) return send(ctx, decision)

@@ -176,7 +176,8 @@ function toAlternatives(tree: Tree): readonly (readonly string[])[] {
   let terms = 0
   const walk = (node: Tree): string[][] => {
     if (node.op === 'scope') {
-      if (++terms > MAX_TERMS) throw new ScopeguardConfigError('a scope requirement has too many terms')
+      if (++terms > MAX_TERMS)
+        throw new ScopeguardConfigError('a scope requirement has too many terms')
       return [[node.scope]]
     }
     if (node.op === 'or') return node.items.flatMap(walk)

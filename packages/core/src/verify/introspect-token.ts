@@ -42,7 +42,11 @@ export async function introspectToken(
   return answer
 }
 
-function checkAnswer(answer: Record<string, unknown>, policy: IntrospectionPolicy, now: number): void {
+function checkAnswer(
+  answer: Record<string, unknown>,
+  policy: IntrospectionPolicy,
+  now: number,
+): void {
   const { exp, nbf, iss, aud } = answer
   if (exp !== undefined && (typeof exp !== 'number' || exp <= now - policy.clockTolerance)) {
     throw new TokenInvalidError('expired')

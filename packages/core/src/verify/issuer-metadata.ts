@@ -88,14 +88,22 @@ async function discover(
   try {
     config = await oidc.discovery(issuer, clientId, undefined, auth, options('oauth2'))
   } catch (first) {
-    debug('RFC 8414 metadata of %s unavailable, trying OpenID Connect discovery: %O', issuer.href, first)
+    debug(
+      'RFC 8414 metadata of %s unavailable, trying OpenID Connect discovery: %O',
+      issuer.href,
+      first,
+    )
     config = await oidc.discovery(issuer, clientId, undefined, auth, options('oidc'))
   }
   config[oidc.customFetch] = io.fetch as oidc.CustomFetch // later requests are not discovery
   return config
 }
 
-function configure(config: oidc.Configuration, url: URL, io: { fetch: FetchLike; timeout: number }): void {
+function configure(
+  config: oidc.Configuration,
+  url: URL,
+  io: { fetch: FetchLike; timeout: number },
+): void {
   config[oidc.customFetch] = io.fetch as oidc.CustomFetch
   config.timeout = Math.max(1, Math.ceil(io.timeout / 1000))
   if (isInsecureLoopback(url)) oidc.allowInsecureRequests(config)

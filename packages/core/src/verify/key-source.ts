@@ -107,7 +107,10 @@ export function createRemoteKeySource(
       // what the last fetch said: a fresh key set that lacks the kid means a bad token; a
       // failed fetch means the key cannot be checked now (503).
       if (inflight === undefined && clock() - lastAttempt < timing.cooldown) {
-        if (lastFailed) throw new VerifierUnavailableError('unknown kid and the key set is unreachable', { cause: error })
+        if (lastFailed)
+          throw new VerifierUnavailableError('unknown kid and the key set is unreachable', {
+            cause: error,
+          })
         throw new TokenInvalidError('key_not_found', { cause: error })
       }
       await refreshOrUnavailable('unknown kid and the key set could not be refreshed')

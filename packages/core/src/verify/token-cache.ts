@@ -33,7 +33,11 @@ export function createTokenCache<T>(maxEntries: number, clock: () => number) {
      * Returns the cached result for `key`, or runs `load` once and caches its promise until
      * `expiry(result)` (epoch ms).
      */
-    get(key: string, load: () => Promise<T>, expiry: (value: T) => number): { value: Promise<T>; hit: boolean } {
+    get(
+      key: string,
+      load: () => Promise<T>,
+      expiry: (value: T) => number,
+    ): { value: Promise<T>; hit: boolean } {
       const found = entries.get(key)
       if (found !== undefined) {
         if (clock() < found.expiresAt) {

@@ -1,4 +1,10 @@
-import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose'
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+  type JWTPayload,
+} from 'jose'
 import { TokenInvalidError, VerifierUnavailableError, type TokenRejection } from '../errors.js'
 import type { GetKey } from './key-source.js'
 
@@ -35,7 +41,11 @@ const ID_TOKEN_MEMBERS = ['nonce', 'at_hash', 'c_hash', 's_hash'] as const
  * @example
  * const { payload } = await verifyJwt(token, policy, Date.now())
  */
-export async function verifyJwt(token: string, policy: JwtPolicy, now: number): Promise<VerifiedJwt> {
+export async function verifyJwt(
+  token: string,
+  policy: JwtPolicy,
+  now: number,
+): Promise<VerifiedJwt> {
   const { header, issuer } = inspect(token, policy)
   const getKey = policy.issuers.get(issuer)
   if (getKey === undefined) throw new TokenInvalidError('issuer_mismatch')
