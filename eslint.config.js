@@ -7,7 +7,10 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
@@ -18,7 +21,11 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['express', 'koa', '@koa/*', 'redis', 'ioredis', '@scopeguard/*'], message: 'core imports no framework, no Redis client and no other @scopeguard package' },
+            {
+              group: ['express', 'koa', '@koa/*', 'redis', 'ioredis', '@scopeguard/*'],
+              message:
+                'core imports no framework, no Redis client and no other @scopeguard package',
+            },
           ],
         },
       ],

@@ -78,7 +78,7 @@ export const INVALID_TOKEN_CASES: BearerCase[] = (
     ['opaque garbage', 'RFC 7662 §2.2', () => 'not-a-token-the-server-knows'],
     ['malformed JWT segments', 'RFC 7515 §7.1', () => 'abc.def.ghi'],
     ['oversize token', 'RFC 6750 §3.1', (t) => t.oversize],
-  ] as const
+  ] as [string, string, (tokens: CaseTokens) => string][]
 ).map(([name, reference, token]) => ({
   name,
   reference,

@@ -124,13 +124,17 @@ export function createGuard(options: ScopeguardOptions): Guard {
     })
   }
 
+  // A verified token is served from cache exactly as long as verification would accept it.
+  const tolerance = config.jwt.clockTolerance * 1000
   const cacheUntil = (auth: AuthInfo): number => {
-    const now = clock()
-    let until = auth.token.expiresAt?.getTime() ?? now + config.introspectionCacheMaxAge
-    if (auth.token.format === 'opaque')
-      until = Math.min(until, now + config.introspectionCacheMaxAge)
-    if (config.jwt.maxTokenAge !== undefined && auth.token.issuedAt !== undefined) {
-      until = Math.min(until, auth.token.issuedAt.getTime() + config.jwt.maxTokenAge * 1000)
+    const expiresAt = auth.token.expiresAt?.getTime()
+    let until = expiresAt === undefined ? Infinity : expiresAt + tolerance
+    if (auth.token.format === 'opaque') {
+      until = Math.min(until, clock() + config.introspectionCacheMaxAge)
+    }
+    const { maxTokenAge } = config.jwt
+    if (maxTokenAge !== undefined && auth.token.issuedAt !== undefined) {
+      until = Math.min(until, auth.token.issuedAt.getTime() + maxTokenAge * 1000 + tolerance)
     }
     return until
   }
@@ -156,13 +160,6 @@ export function createGuard(options: ScopeguardOptions): Guard {
     if (hit) counters.cacheHits++
     try {
       const auth = await value
-      // A cached entry may be settled but past its expiry by a hair: never serve an expired token.
-      if (
-        auth.token.expiresAt !== undefined &&
-        auth.token.expiresAt.getTime() + config.jwt.clockTolerance * 1000 <= clock()
-      ) {
-        return deny('token_invalid', challenges.invalidToken, { rejection: 'expired' })
-      }
       return { allowed: true, status: 200, reason: 'allowed', auth }
     } catch (error) {
       return denyFor(error)

@@ -139,6 +139,7 @@ export function resolveOptions(options: ScopeguardOptions): ResolvedOptions {
       issuer: issuers[0] as string,
       audiences,
       clockTolerance,
+      maxTokenAge: jwt.maxTokenAge,
       metadata:
         endpoint === undefined
           ? metadataOf(issuerUrl)

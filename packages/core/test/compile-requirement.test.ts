@@ -60,6 +60,7 @@ describe('compileRequirement', () => {
       ['a) or b', /position 2: unexpected "\)"/],
       ['and a', /position 1: unexpected "and"/],
       ['a or or b', /position 6: unexpected "or"/],
+      ['a AND b', /position 3: write the operator "AND" in lower case/],
       ['read"items', /position 1: "read"items" is not a valid scope token/],
     ]
     for (const [input, message] of cases) {

@@ -10,7 +10,7 @@ import {
 
 const issuer = 'https://auth.example.com'
 const audience = 'https://api.example.com'
-let privateKey: CryptoKey
+let privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey']
 let keys: ScopeguardOptions['keys']
 
 beforeAll(async () => {
@@ -82,6 +82,29 @@ describe('createGuard with static keys', () => {
     ).toBe(true)
   })
 
+  it('tries every matching key for a token without kid (key rotation)', async () => {
+    const older = await generateKeyPair('ES256', { extractable: true })
+    const rotated = {
+      keys: [{ ...(await exportJWK(older.publicKey)), alg: 'ES256' }, ...(keys?.keys ?? [])],
+    }
+    const guard = createGuard({
+      issuer,
+      audience,
+      keys: { keys: rotated.keys.map(({ kid: _kid, ...k }) => k) },
+    })
+    const token = await sign({}, { kid: undefined })
+    expect((await authenticate(guard, token)).allowed).toBe(true)
+    const stranger = await generateKeyPair('ES256')
+    const forged = await new SignJWT({
+      iss: issuer,
+      aud: audience,
+      exp: Math.floor(Date.now() / 1000) + 60,
+    })
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' })
+      .sign(stranger.privateKey)
+    expect(rejection(await authenticate(guard, forged))).toBe('signature_invalid')
+  })
+
   it('checks issuer and audience exactly', async () => {
     const guard = createGuard({ issuer, audience, keys })
     for (const iss of [`${issuer}/`, issuer.toUpperCase(), 'https://auth.example.com.evil']) {
@@ -105,9 +128,9 @@ describe('createGuard with static keys', () => {
       'not_yet_valid',
     )
     expect(rejection(await authenticate(guard, await sign({ iat: now - 200 })))).toBe('too_old')
-    expect(rejection(await authenticate(guard, await sign({ exp: 'tomorrow' })))).toBe(
-      'claim_invalid',
-    )
+    expect(
+      rejection(await authenticate(guard, await sign({ exp: 'tomorrow' as unknown as number }))),
+    ).toBe('claim_invalid')
   })
 
   it('accepts HMAC only with an explicit secret and algorithm', async () => {

@@ -90,4 +90,5 @@ function send(ctx: Context, decision: Exclude<Decision, { allowed: true }>): voi
   ctx.status = decision.status
   ctx.set(decision.headers)
   ctx.body = ''
+  ctx.remove('Content-Type') // an empty body, as the Express adapter sends
 }

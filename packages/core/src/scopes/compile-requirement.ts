@@ -154,6 +154,9 @@ function parseExpression(source: string): Tree {
     if (token.text === ')' || isKeyword(token.text)) {
       fail(source, token.at, `unexpected "${token.text}"`)
     }
+    if (isKeyword(token.text.toLowerCase())) {
+      fail(source, token.at, `write the operator "${token.text}" in lower case`)
+    }
     if (!isScopeToken(token.text)) {
       fail(source, token.at, `"${token.text}" is not a valid scope token (RFC 6749 §3.3)`)
     }

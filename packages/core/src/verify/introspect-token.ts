@@ -10,8 +10,10 @@ export interface IntrospectionPolicy {
   readonly issuer: string
   readonly metadata: IssuerMetadata
   readonly audiences: readonly string[]
-  /** Seconds of leeway for `exp` and `nbf`. */
+  /** Seconds of leeway for `exp`, `nbf` and `iat`. */
   readonly clockTolerance: number
+  /** Seconds; answers whose `iat` is older (or missing) are rejected. */
+  readonly maxTokenAge: number | undefined
 }
 
 /**
@@ -47,12 +49,17 @@ function checkAnswer(
   policy: IntrospectionPolicy,
   now: number,
 ): void {
-  const { exp, nbf, iss, aud } = answer
+  const { exp, nbf, iat, iss, aud } = answer
   if (exp !== undefined && (typeof exp !== 'number' || exp <= now - policy.clockTolerance)) {
     throw new TokenInvalidError('expired')
   }
   if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + policy.clockTolerance)) {
     throw new TokenInvalidError('not_yet_valid')
+  }
+  if (policy.maxTokenAge !== undefined) {
+    if (typeof iat !== 'number') throw new TokenInvalidError('claim_invalid')
+    if (now - iat - policy.clockTolerance > policy.maxTokenAge)
+      throw new TokenInvalidError('too_old')
   }
   if (iss !== undefined && iss !== policy.issuer) throw new TokenInvalidError('issuer_mismatch')
   const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : []

@@ -4,6 +4,8 @@ import {
   errors as joseErrors,
   jwtVerify,
   type JWTPayload,
+  type JWTVerifyOptions,
+  type JWTVerifyResult,
 } from 'jose'
 import { TokenInvalidError, VerifierUnavailableError, type TokenRejection } from '../errors.js'
 import type { GetKey } from './key-source.js'
@@ -49,16 +51,17 @@ export async function verifyJwt(
   const { header, issuer } = inspect(token, policy)
   const getKey = policy.issuers.get(issuer)
   if (getKey === undefined) throw new TokenInvalidError('issuer_mismatch')
+  const options: JWTVerifyOptions = {
+    issuer,
+    audience: policy.audiences as string[],
+    algorithms: policy.algorithms as string[],
+    clockTolerance: policy.clockTolerance,
+    requiredClaims: ['exp'],
+    currentDate: new Date(now),
+    ...(policy.maxTokenAge === undefined ? {} : { maxTokenAge: policy.maxTokenAge }),
+  }
   try {
-    const result = await jwtVerify(token, getKey, {
-      issuer,
-      audience: policy.audiences as string[],
-      algorithms: policy.algorithms as string[],
-      clockTolerance: policy.clockTolerance,
-      requiredClaims: ['exp'],
-      currentDate: new Date(now),
-      ...(policy.maxTokenAge === undefined ? {} : { maxTokenAge: policy.maxTokenAge }),
-    })
+    const result = await verifyWithCandidates(token, getKey, options)
     const iat = result.payload.iat
     // jose checks `iat` only against maxTokenAge; a token issued in the future is refused too.
     if (iat !== undefined && iat > now / 1000 + policy.clockTolerance) {
@@ -67,6 +70,31 @@ export async function verifyJwt(
     return { payload: result.payload, algorithm: header.alg }
   } catch (error) {
     throw toVerificationError(error)
+  }
+}
+
+/**
+ * jwtVerify with a key resolver; when several published keys match a token without `kid`
+ * (during a rotation, say), each candidate is tried in turn, as jose's error allows.
+ */
+async function verifyWithCandidates(
+  token: string,
+  getKey: GetKey,
+  options: JWTVerifyOptions,
+): Promise<JWTVerifyResult> {
+  try {
+    return await jwtVerify(token, getKey, options)
+  } catch (error) {
+    if (!(error instanceof joseErrors.JWKSMultipleMatchingKeys)) throw error
+    const candidates = error as unknown as AsyncIterable<Parameters<typeof jwtVerify>[1]>
+    for await (const key of candidates) {
+      try {
+        return await jwtVerify(token, key, options)
+      } catch (inner) {
+        if (!(inner instanceof joseErrors.JWSSignatureVerificationFailed)) throw inner
+      }
+    }
+    throw new joseErrors.JWSSignatureVerificationFailed()
   }
 }
 

@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto'
+import type { JWK } from 'jose'
+import { errors, type Configuration, type JWKS } from 'oidc-provider'
+import { RESOURCE_SERVER, clientMetadata } from './clients.js'
+import { createMemoryAdapter } from './memory-adapter.js'
+import {
+  DEMO_SCOPES,
+  defaultResourceFor,
+  describeResourceServer,
+  isDemoResource,
+} from './resources.js'
+import { INTERACTION_PREFIX, ROUTES } from './routes.js'
+
+/** What the provider configuration depends on. */
+export interface ProviderSettings {
+  issuer: string
+  /** Private signing keys, already checked by `prepareSigningKeys`. */
+  keys: JWK[]
+  /** Lifetime of access tokens, in seconds. */
+  accessTokenTtl: number
+}
+
+const LOOPBACK_ORIGIN = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/
+
+/**
+ * The oidc-provider configuration of the local authorization server: the demo clients,
+ * client credentials with resource indicators (JWTs for the items API, opaque tokens for the
+ * legacy API), introspection by the resource server, revocation by the token's own client,
+ * the authorization code flow with PKCE for the web app, and every helper oidc-provider
+ * asks deployments to set (so it prints no notices). devInteractions are off: `interactions.ts`
+ * serves the sign-in instead.
+ *
+ * @example
+ * const provider = new Provider(issuer, createProviderConfiguration({ issuer, keys, accessTokenTtl: 600 }))
+ */
+export function createProviderConfiguration({
+  issuer,
+  keys,
+  accessTokenTtl,
+}: ProviderSettings): Configuration {
+  return {
+    adapter: createMemoryAdapter(),
+    clients: clientMetadata(issuer),
+    jwks: { keys } as JWKS,
+    scopes: ['openid', ...DEMO_SCOPES],
+    routes: { ...ROUTES },
+    // Fresh on every start: nothing signed by an earlier run is trusted, and nothing is logged.
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
+    interactions: { url: (_ctx, interaction) => `${INTERACTION_PREFIX}${interaction.uid}` },
+    pkce: { required: () => true },
+    // Browsers may call the endpoints from local pages only.
+    clientBasedCORS: (_ctx, origin) => LOOPBACK_ORIGIN.test(origin),
+    // Client credentials tokens have no end-user: their subject is the client.
+    extraTokenClaims: (_ctx, token) =>
+      token.kind === 'ClientCredentials' ? { sub: token.clientId } : undefined,
+    renderError: (ctx, out) => {
+      ctx.type = 'json'
+      ctx.body = out
+    },
+    ttl: {
+      AccessToken: accessTokenTtl,
+      ClientCredentials: accessTokenTtl,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      Interaction: 600,
+      Session: 3600,
+      Grant: 3600,
+      RefreshToken: 86_400,
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        // The resource server may introspect tokens for the demo APIs; any client its own.
+        allowedPolicy: (_ctx, client, token) =>
+          client.clientId === RESOURCE_SERVER.clientId
+            ? 'aud' in token && isDemoResource(token.aud)
+            : token.clientId === client.clientId,
+      },
+      revocation: {
+        enabled: true,
+        allowedPolicy: (_ctx, client, token) => {
+          if (token.clientId !== client.clientId) {
+            throw new errors.InvalidRequest(
+              'client is not authorized to revoke the presented token',
+            )
+          }
+          return true
+        },
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: (_ctx, client) => defaultResourceFor(client.clientId),
+        getResourceServerInfo: (_ctx, resource, client) =>
+          describeResourceServer(resource, client.clientId, accessTokenTtl),
+        useGrantedResource: () => false,
+      },
+    },
+  }
+}
