@@ -27,7 +27,10 @@ export interface ScopeguardOptions {
   clockTolerance?: number
   /** Seconds: reject tokens whose `iat` is older than this. Off by default. */
   maxTokenAge?: number
-  /** Require `typ: at+jwt` (RFC 9068). Default false: `JWT` or no `typ` are accepted too, ID tokens never. */
+  /**
+   * Require `typ: at+jwt` (RFC 9068). Default false: `JWT` or no `typ` are accepted too, but
+   * never a token with ID-token members (`nonce`, `at_hash`, `c_hash`, `s_hash`).
+   */
   strict?: boolean
   /** Claim name or function that yields the granted scopes. Default: `scope`, then `scp`. */
   scopeClaim?: ScopeSource
