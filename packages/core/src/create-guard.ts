@@ -10,6 +10,10 @@ import type { ScopeguardRequest } from './request.js'
 import { createChallenges } from './responses.js'
 import { missingScopes, satisfies, type ScopeRequirement } from './scopes/compile-requirement.js'
 import { readScopes } from './scopes/read-scopes.js'
+import type { ScopeguardEvent } from './events.js'
+import { decideRoute, expandScopes, findRule, type DispatchedRoute } from './policy/decide-route.js'
+import { createPolicySource, type ReloadResult } from './policy/policy-source.js'
+import { recordDecision, type DecisionContext } from './record-decision.js'
 import { resolveOptions } from './resolve-options.js'
 import { introspectToken } from './verify/introspect-token.js'
 import { createTokenCache, tokenCacheKey } from './verify/token-cache.js'
@@ -39,13 +43,28 @@ export interface GuardStats {
 export interface Guard {
   /** Whether token-less requests are let through anonymously. */
   readonly optional: boolean
-  /** Extracts and verifies the request's token. Never throws for anything a client sends. */
+  /** Whether a policy judges every dispatched route (adapters then enforce at the route layer). */
+  readonly hasPolicy: boolean
+  /**
+   * Extracts and verifies the request's token. Never throws for anything a client sends.
+   * With a policy (or `optional`), a request without a token proceeds anonymously: the
+   * route's rule decides.
+   */
   authenticate(request: ScopeguardRequest): Promise<Decision>
-  /** Judges a compiled requirement for an authenticated (or anonymous) caller. */
-  authorize(auth: AuthInfo | undefined, requirement: ScopeRequirement): Decision
+  /** Judges a compiled requirement (`requireScopes`) for an authenticated (or anonymous) caller. */
+  authorize(auth: AuthInfo | undefined, requirement: ScopeRequirement, context?: DecisionContext): Decision
+  /**
+   * Judges a request the router dispatched to a route, by the policy's rule for that route.
+   * Without a policy every route is allowed here (requireScopes still applies).
+   */
+  judgeRoute(auth: AuthInfo | undefined, route: DispatchedRoute, context?: DecisionContext): Decision
+  /** The loaded policy's version and file, if there is a policy. */
+  policy(): { version: string; file: string | undefined } | undefined
+  /** Reloads the policy file now (it is also reloaded when the file changes). */
+  reloadPolicy(): Promise<ReloadResult | undefined>
   /** Snapshot of the counters. */
   stats(): GuardStats
-  /** Drops cached verification results. */
+  /** Stops watching the policy file and drops cached verification results. */
   close(): Promise<void>
 }
 
@@ -67,6 +86,20 @@ export function createGuard(options: ScopeguardOptions): Guard {
     header: true,
     query: config.queryToken,
     formBody: config.formToken,
+  }
+  const listener = options.onEvent
+  const emit = (event: ScopeguardEvent): void => {
+    try {
+      listener?.(event)
+    } catch (error) {
+      debug('onEvent listener threw, ignored: %O', error)
+    }
+  }
+  const policySource = options.policy === undefined ? undefined : createPolicySource(options.policy, emit)
+  const admitsAnonymous = config.optional || policySource !== undefined
+  const report = (decision: Decision, context: DecisionContext): Decision => {
+    if (listener !== undefined) emit(recordDecision(decision, context, policySource?.current().version))
+    return decision
   }
   const anonymous: Allow = Object.freeze({
     allowed: true,
@@ -140,10 +173,16 @@ export function createGuard(options: ScopeguardOptions): Guard {
   }
 
   const authenticate = async (request: ScopeguardRequest): Promise<Decision> => {
+    const decision = await check(request)
+    // Allowed requests are recorded where they are judged (route or requireScopes).
+    return decision.allowed ? decision : report(decision, { method: request.method, path: request.path })
+  }
+
+  const check = async (request: ScopeguardRequest): Promise<Decision> => {
     const found = extractToken(request, transports, config.maxTokenLength)
     switch (found.kind) {
       case 'none':
-        return config.optional ? anonymous : deny('token_missing', challenges.missing)
+        return admitsAnonymous ? anonymous : deny('token_missing', challenges.missing)
       case 'invalid_request':
         debug('invalid request: %s', found.detail)
         return deny('request_invalid', challenges.invalidRequest)
@@ -183,24 +222,46 @@ export function createGuard(options: ScopeguardOptions): Guard {
     return deny('token_invalid', challenges.invalidToken, { rejection: 'malformed', cause: error })
   }
 
-  const authorize = (auth: AuthInfo | undefined, requirement: ScopeRequirement): Decision => {
-    if (auth === undefined) return deny('token_missing', challenges.missing)
-    if (satisfies(requirement, auth.scopes))
-      return { allowed: true, status: 200, reason: 'allowed', auth }
-    const missing = missingScopes(requirement, auth.scopes)
+  const authorize = (
+    auth: AuthInfo | undefined,
+    requirement: ScopeRequirement,
+    context: DecisionContext = { method: '' },
+  ): Decision => {
+    const judged = { ...context, required: requirement.source }
+    if (auth === undefined) return report(deny('token_missing', challenges.missing), judged)
+    // With a policy, a token's scopes count with everything they imply in the catalog.
+    const granted = policySource === undefined ? auth.scopes : expandScopes(policySource.current(), auth.scopes)
+    if (satisfies(requirement, granted)) {
+      return report({ allowed: true, status: 200, reason: 'allowed', auth }, judged)
+    }
+    const missing = missingScopes(requirement, granted)
     debug('insufficient scope for %s: missing %o', requirement.source, missing)
-    return deny('scope_insufficient', challenges.insufficientScope(requirement), {
-      missingScopes: missing,
-      auth,
-    })
+    const decision = deny('scope_insufficient', challenges.insufficientScope(requirement), { missingScopes: missing, auth })
+    return report(decision, judged)
+  }
+
+  const judgeRoute = (auth: AuthInfo | undefined, route: DispatchedRoute, context?: DecisionContext): Decision => {
+    const where = { method: route.method, ...context, route: route.template }
+    if (policySource === undefined) return auth === undefined ? anonymous : { allowed: true, status: 200, reason: 'allowed', auth }
+    const policy = policySource.current()
+    const decision = decideRoute(policy, route, auth, challenges)
+    return report(decision, { ...where, required: findRule(policy, route)?.requirement?.source })
   }
 
   return {
     optional: config.optional,
+    hasPolicy: policySource !== undefined,
     authenticate,
     authorize,
+    judgeRoute,
+    policy: () => {
+      const policy = policySource?.current()
+      return policy === undefined ? undefined : { version: policy.version, file: policy.file }
+    },
+    reloadPolicy: () => (policySource === undefined ? Promise.resolve(undefined) : policySource.reload()),
     stats: () => ({ ...counters }),
     close: () => {
+      policySource?.close()
       cache.clear()
       return Promise.resolve()
     },

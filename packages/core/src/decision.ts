@@ -10,7 +10,32 @@ export type DecisionReason =
   | 'request_invalid'
   | 'token_invalid'
   | 'scope_insufficient'
+  | 'route_unmapped'
+  | 'policy_denied'
   | 'verifier_unavailable'
+
+/** Kinds of policy violation. */
+export type ViolationType =
+  | 'insufficient_scope'
+  | 'condition_failed'
+  | 'over_scope'
+  | 'unknown_client'
+  | 'outside_contract'
+  | 'unmapped_route'
+
+/**
+ * One rule a request broke. In `monitor` mode, or for an `alert` action, it is recorded and
+ * the request proceeds (`enforced: false`); otherwise it denied the request.
+ */
+export interface Violation {
+  readonly type: ViolationType
+  readonly mode: 'enforce' | 'monitor'
+  readonly enforced: boolean
+  /** What the rule expected (a requirement, a baseline, a stage, a condition). */
+  readonly expected: unknown
+  /** What the request had. */
+  readonly seen: unknown
+}
 
 /** A request that may proceed. `auth` is undefined only for anonymous requests (`optional`). */
 export interface Allow {
@@ -18,6 +43,8 @@ export interface Allow {
   readonly status: 200
   readonly reason: 'allowed' | 'anonymous'
   readonly auth: AuthInfo | undefined
+  /** Violations recorded without denying (monitor mode, alerts). */
+  readonly violations?: readonly Violation[]
 }
 
 /**
@@ -42,6 +69,8 @@ export interface Deny {
   readonly auth: AuthInfo | undefined
   /** The underlying error, for diagnostics only. */
   readonly cause?: unknown
+  /** The policy violations behind the denial (and any recorded alongside). */
+  readonly violations?: readonly Violation[]
 }
 
 /** The outcome of judging one request. */
@@ -52,6 +81,8 @@ const CODES = {
   request_invalid: ['ERR_SG_REQUEST_INVALID', 'invalid_request'],
   token_invalid: ['ERR_SG_TOKEN_INVALID', 'invalid_token'],
   scope_insufficient: ['ERR_SG_SCOPE_INSUFFICIENT', 'insufficient_scope'],
+  route_unmapped: ['ERR_SG_ROUTE_UNMAPPED', 'insufficient_scope'],
+  policy_denied: ['ERR_SG_POLICY_DENIED', 'insufficient_scope'],
   verifier_unavailable: ['ERR_SG_UNAVAILABLE', undefined],
 } as const satisfies Record<Deny['reason'], readonly [string, OAuthErrorCode | undefined]>
 
@@ -60,6 +91,7 @@ export function deny(
   reason: Deny['reason'],
   response: DenialResponse,
   extra: {
+    violations?: readonly Violation[]
     missingScopes?: readonly string[]
     rejection?: TokenRejection
     auth?: AuthInfo
@@ -78,6 +110,7 @@ export function deny(
     rejection: extra.rejection,
     auth: extra.auth,
     cause: extra.cause,
+    ...(extra.violations === undefined ? {} : { violations: extra.violations }),
   }
 }
 

@@ -31,3 +31,26 @@ export {
 export { readScopes, type ScopeSource } from './scopes/read-scopes.js'
 export { isScopeToken } from './scopes/scope-token.js'
 export type { FetchLike } from './verify/fetch-json.js'
+export type { Violation, ViolationType } from './decision.js'
+export type { DecisionEvent, PolicyEvent, ScopeguardEvent } from './events.js'
+export type { DecisionContext } from './record-decision.js'
+export { compilePolicy, policyVersion } from './policy/compile-policy.js'
+export { decideRoute, expandScopes, findRule, type DispatchedRoute } from './policy/decide-route.js'
+export { diffPolicies, type PolicyChange } from './policy/diff-policy.js'
+export { createTemplateMatcher } from './policy/match-template.js'
+export { createPolicySource, type PolicyOption, type PolicySource, type ReloadResult } from './policy/policy-source.js'
+export {
+  formatProblem,
+  PolicyValidationError,
+  type CompiledClient,
+  type CompiledContract,
+  type CompiledPolicy,
+  type CompiledRoute,
+  type Mode,
+  type OverScopeAction,
+  type PolicyDocument,
+  type PolicyProblem,
+  type RouteCondition,
+  type RouteRuleObject,
+  type UnknownClientAction,
+} from './policy/types.js'

@@ -1,4 +1,6 @@
 import type { JSONWebKeySet } from 'jose'
+import type { ScopeguardEvent } from './events.js'
+import type { PolicyOption } from './policy/policy-source.js'
 import type { ScopeSource } from './scopes/read-scopes.js'
 import type { FetchLike } from './verify/fetch-json.js'
 
@@ -61,6 +63,17 @@ export interface ScopeguardOptions {
   timeout?: number
   /** The `fetch` used for every outbound request. Default `globalThis.fetch`. */
   fetch?: FetchLike
+  /**
+   * The policy: a YAML/JSON file path (hot-reloaded), a policy document object, or
+   * `{ file, watch, pollInterval }`. With a policy, every route the app dispatches is judged
+   * by its rule; routes without one are denied (see docs/policy.md).
+   */
+  policy?: PolicyOption
+  /**
+   * Receives every decision and policy event, synchronously and off nothing: keep it cheap.
+   * A listener that throws is ignored. Off by default (and then no record is built).
+   */
+  onEvent?: (event: ScopeguardEvent) => void
   /** The clock, in epoch milliseconds. Default `Date.now`. */
   clock?: () => number
 }

@@ -5,6 +5,8 @@
 export interface ScopeguardRequest {
   /** Upper-case HTTP method. */
   readonly method: string
+  /** The request path (without the query), for decision records. */
+  readonly path?: string
   /** Header values as Node parses them (lower-case names). */
   readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>
   /**

@@ -13,6 +13,8 @@ export interface Challenges {
   readonly invalidRequest: DenialResponse
   readonly invalidToken: DenialResponse
   readonly unavailable: DenialResponse
+  /** 403 `insufficient_scope` without a `scope` attribute: no scope of the token's would help. */
+  readonly forbidden: DenialResponse
   insufficientScope(requirement: ScopeRequirement): DenialResponse
 }
 
@@ -46,6 +48,7 @@ export function createChallenges(realm: string): Challenges {
     invalidRequest: denial(400, { 'www-authenticate': bearer('invalid_request') }),
     invalidToken: denial(401, { 'www-authenticate': bearer('invalid_token') }),
     unavailable: denial(503, { 'retry-after': '5' }),
+    forbidden: denial(403, { 'www-authenticate': bearer('insufficient_scope') }),
     insufficientScope(requirement) {
       let response = insufficient.get(requirement)
       if (response === undefined) {

@@ -11,6 +11,7 @@ import {
   type ScopeguardOptions,
   type ScopeguardRequest,
 } from '@scopeguard/core'
+import { judgeAtRouteLayer } from './route-layer.js'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -28,7 +29,11 @@ export interface ScopeguardMiddleware extends RequestHandler {
   readonly guard: Guard
   /** Counters: verifications, cache hits, key fetches, … */
   stats(): GuardStats
-  /** Releases caches. */
+  /** The loaded policy's version and file, if there is a policy. */
+  policy(): ReturnType<Guard['policy']>
+  /** Reloads the policy file now (it is also reloaded when the file changes). */
+  reloadPolicy(): ReturnType<Guard['reloadPolicy']>
+  /** Stops watching the policy file and releases caches. */
   close(): Promise<void>
 }
 
@@ -46,16 +51,20 @@ const guards = new WeakMap<Request, Guard>()
  */
 export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
   const guard = createGuard(options)
+  const judge = { guard, send }
   const middleware = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const decision = await guard.authenticate(toRequest(req))
     if (!decision.allowed) return void send(res, decision)
     req.auth = decision.auth
     guards.set(req, guard)
+    if (guard.hasPolicy) judgeAtRouteLayer(req, judge)
     next()
   }
   return Object.assign(middleware, {
     guard,
     stats: () => guard.stats(),
+    policy: () => guard.policy(),
+    reloadPolicy: () => guard.reloadPolicy(),
     close: () => guard.close(),
   })
 }
@@ -80,7 +89,11 @@ export function requireScopes(requirement: RequirementInput): RequestHandler {
         ),
       )
     }
-    const decision = guard.authorize(req.auth, compiled)
+    const decision = guard.authorize(req.auth, compiled, {
+      method: req.method,
+      path: req.path,
+      route: req.route === undefined ? undefined : `${req.baseUrl}${(req.route as { path: string }).path}`,
+    })
     if (decision.allowed) return next()
     send(res, decision)
   }
@@ -91,6 +104,7 @@ function toRequest(req: Request): ScopeguardRequest {
   const q = url.indexOf('?')
   return {
     method: req.method,
+    path: q === -1 ? url : url.slice(0, q),
     headers: req.headers,
     rawHeaders: req.rawHeaders,
     query: q === -1 ? '' : url.slice(q + 1),

@@ -10,6 +10,7 @@ import {
   type RequirementInput,
   type ScopeguardOptions,
 } from '@scopeguard/core'
+import { instrumentRouters } from './route-layer.js'
 
 declare module 'koa' {
   interface DefaultState {
@@ -24,7 +25,11 @@ export interface ScopeguardMiddleware extends Middleware {
   readonly guard: Guard
   /** Counters: verifications, cache hits, key fetches, … */
   stats(): GuardStats
-  /** Releases caches. */
+  /** The loaded policy's version and file, if there is a policy. */
+  policy(): ReturnType<Guard['policy']>
+  /** Reloads the policy file now (it is also reloaded when the file changes). */
+  reloadPolicy(): ReturnType<Guard['reloadPolicy']>
+  /** Stops watching the policy file and releases caches. */
   close(): Promise<void>
 }
 
@@ -45,6 +50,7 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
   const middleware = async (ctx: Context, next: Next): Promise<void> => {
     const decision = await guard.authenticate({
       method: ctx.method,
+      path: ctx.path,
       headers: ctx.headers,
       rawHeaders: ctx.req.rawHeaders,
       query: ctx.querystring,
@@ -53,11 +59,14 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
     if (!decision.allowed) return send(ctx, decision)
     ctx.state.auth = decision.auth
     guards.set(ctx, guard)
+    if (guard.hasPolicy) instrumentRouters(ctx.app, guard, send)
     await next()
   }
   return Object.assign(middleware, {
     guard,
     stats: () => guard.stats(),
+    policy: () => guard.policy(),
+    reloadPolicy: () => guard.reloadPolicy(),
     close: () => guard.close(),
   })
 }
@@ -80,7 +89,11 @@ export function requireScopes(requirement: RequirementInput): Middleware {
         'requireScopes() ran without the scopeguard() middleware before it: add app.use(scopeguard(options)) first',
       )
     }
-    const decision = guard.authorize(ctx.state.auth as AuthInfo | undefined, compiled)
+    const decision = guard.authorize(ctx.state.auth as AuthInfo | undefined, compiled, {
+      method: ctx.method,
+      path: ctx.path,
+      route: (ctx as Context & { _matchedRoute?: string })._matchedRoute,
+    })
     if (!decision.allowed) return send(ctx, decision)
     await next()
   }

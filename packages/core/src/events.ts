@@ -1,0 +1,73 @@
+import type { Violation } from './decision.js'
+import type { PolicyChange } from './policy/diff-policy.js'
+import type { PolicyProblem } from './policy/types.js'
+
+/**
+ * The record of one decision, versioned (`v: 1`). It names the policy version it was made
+ * under and never contains the raw token.
+ */
+export interface DecisionEvent {
+  readonly type: 'decision'
+  readonly v: 1
+  readonly decisionId: string
+  /** ISO 8601 time of the decision. */
+  readonly time: string
+  readonly allowed: boolean
+  readonly status: number
+  readonly reason: string
+  /** `monitor` when a monitor-mode rule recorded a violation that enforce mode would have denied. */
+  readonly mode: 'enforce' | 'monitor'
+  readonly method: string
+  /** The request path (truncated), for decisions made before routing. */
+  readonly path: string | undefined
+  /** The route template the decision judged, when the request was dispatched to a route. */
+  readonly route: string | undefined
+  readonly policyVersion: string | undefined
+  readonly clientId: string | undefined
+  readonly subject: string | undefined
+  readonly tokenId: string | undefined
+  readonly scopes: readonly string[]
+  /** The requirement that was judged (policy rule or `requireScopes`). */
+  readonly required: string | undefined
+  readonly missing: readonly string[]
+  /** For invalid tokens: why (never sent to the client). */
+  readonly rejection: string | undefined
+  readonly violations: readonly Violation[]
+}
+
+/** A policy was loaded, replaced by a new version, or a new version was rejected. */
+export type PolicyEvent =
+  | {
+      readonly type: 'policy'
+      readonly v: 1
+      readonly action: 'loaded'
+      readonly time: string
+      readonly version: string
+      readonly file: string | undefined
+    }
+  | {
+      readonly type: 'policy'
+      readonly v: 1
+      readonly action: 'changed'
+      readonly time: string
+      readonly version: string
+      readonly previousVersion: string
+      readonly file: string | undefined
+      readonly changes: readonly PolicyChange[]
+      /** True when a ramp contract changed stage: such changes are meant to alert. */
+      readonly stageMoved: boolean
+    }
+  | {
+      readonly type: 'policy'
+      readonly v: 1
+      readonly action: 'rejected'
+      readonly time: string
+      /** The version that keeps serving. */
+      readonly version: string
+      readonly file: string | undefined
+      readonly problems: readonly PolicyProblem[]
+      readonly message: string
+    }
+
+/** Everything a guard reports through `onEvent`. */
+export type ScopeguardEvent = DecisionEvent | PolicyEvent

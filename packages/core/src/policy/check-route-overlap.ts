@@ -1,0 +1,115 @@
+import type { Token } from 'path-to-regexp'
+import type { Reporter } from './check-report.js'
+import type { RoutePath } from './check-route-path.js'
+
+/** Sample paths tried per pair of routes when looking for a request both match. */
+const MAX_SAMPLES = 64
+
+/**
+ * Reports, for each method (`ALL` is its own: `ALL /x` beside `GET /x` is allowed), routes
+ * that are the same route (an error: paths equal but for parameter names, which the routers
+ * compile to the same regular expression), the same route under the routers' default
+ * leniency (case, a trailing `/`; a warning), or that can match the same request, found by
+ * trying sample paths of each against the other (a warning: the router dispatches to the
+ * first route the app registers, so which rule applies depends on that order). Each problem
+ * is placed at the later of the two routes.
+ */
+export function checkRouteOverlaps(routes: readonly RoutePath[], report: Reporter): void {
+  routes.forEach((later, j) => {
+    const earlier = routes.slice(0, j).filter((route) => route.method === later.method)
+    const same = earlier.find((route) => route.source === later.source)
+    if (same !== undefined) {
+      report.error(
+        later.pointer,
+        `duplicate route: the same as ${JSON.stringify(same.key)} (parameter names do not ` +
+          'matter to the router); merge the two rules',
+        'key',
+      )
+      return
+    }
+    const alike = earlier.find((route) => route.looseSource === later.looseSource)
+    if (alike !== undefined) {
+      report.warning(
+        later.pointer,
+        `matches the same requests as ${JSON.stringify(alike.key)}: the routers ignore case, ` +
+          'and Express a trailing "/", unless the app turns on case-sensitive or strict ' +
+          'routing; merge the two rules',
+        'key',
+      )
+      return
+    }
+    for (const route of earlier) {
+      const sample = sharedPath(route, later) ?? sharedPath(later, route)
+      if (sample === undefined) continue
+      report.warning(
+        later.pointer,
+        `can match the same request as ${JSON.stringify(route.key)} (e.g. ` +
+          `${JSON.stringify(sample)}): the router dispatches it to whichever route the app ` +
+          'registers first, and that rule applies; make sure this is intended, or make the ' +
+          'paths distinct',
+        'key',
+      )
+      return
+    }
+  })
+}
+
+/**
+ * A path that `from` and `to` both match, if one is found among sample paths of `from`:
+ * each parameter filled with `x` or a literal word of `to`, so `/items/:id` yields
+ * `/items/new` against `/items/new`.
+ */
+function sharedPath(from: RoutePath, to: RoutePath): string | undefined {
+  const words = [
+    'x',
+    ...new Set(
+      to.sequences.flatMap((tokens) =>
+        tokens.flatMap((token) => (token.type === 'text' ? token.value.split('/') : [])),
+      ),
+    ),
+  ].filter((word) => word !== '')
+  let tried = 0
+  for (const tokens of from.sequences) {
+    if (!prefixesAgree(literalPrefix(tokens), to)) continue
+    for (const sample of samples(tokens, words)) {
+      if (++tried > MAX_SAMPLES) return undefined
+      if (to.regexp.test(sample)) return sample
+    }
+  }
+  return undefined
+}
+
+/** The text before the first parameter. */
+function literalPrefix(tokens: readonly Token[]): string {
+  let prefix = ''
+  for (const token of tokens) {
+    if (token.type !== 'text') break
+    prefix += token.value
+  }
+  return prefix.toLowerCase()
+}
+
+/** Whether `to` has a combination whose literal prefix is compatible with `prefix`. */
+function prefixesAgree(prefix: string, to: RoutePath): boolean {
+  return to.sequences.some((tokens) => {
+    const other = literalPrefix(tokens)
+    return prefix.startsWith(other) || other.startsWith(prefix)
+  })
+}
+
+/** Sample paths of a token list, each capture filled with one of `words` in turn. */
+function* samples(tokens: readonly Token[], words: readonly string[]): Generator<string> {
+  const fill = function* (index: number, path: string): Generator<string> {
+    const token = tokens[index]
+    if (token === undefined) {
+      yield path
+      return
+    }
+    if (token.type === 'text') {
+      yield* fill(index + 1, path + token.value)
+      return
+    }
+    for (const word of words) yield* fill(index + 1, path + word)
+  }
+  yield* fill(0, '')
+}

@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto'
+import { compileRequirement } from '../scopes/compile-requirement.js'
+import type {
+  CompiledClient,
+  CompiledContract,
+  CompiledPolicy,
+  CompiledRoute,
+  Mode,
+  PolicyDocument,
+  RouteRuleObject,
+} from './types.js'
+
+/**
+ * Compiles a validated policy document into the immutable artifact the request path
+ * evaluates: rules by `"METHOD /path"` key with their requirements compiled once, the
+ * catalog's `implies` closure, baselines as sets, and each contract at its current stage.
+ * The version is a hash of the source text, so every decision can name the policy it was
+ * made under.
+ *
+ * @example
+ * const policy = compilePolicy(loadPolicyDocument(text), text, 'scopeguard.policy.yaml')
+ * policy.routes.get('GET /items')?.requirement?.source // => 'read:items'
+ */
+export function compilePolicy(
+  document: PolicyDocument,
+  text: string,
+  file?: string,
+): CompiledPolicy {
+  const defaults = {
+    unmatched: document.defaults?.unmatched ?? 'deny',
+    mode: document.defaults?.mode ?? 'enforce',
+    onOverScope: document.defaults?.onOverScope ?? 'alert',
+    unknownClients: document.defaults?.unknownClients ?? 'allow',
+  } as const
+  const closure = compileClosure(document)
+  // Baselines and stages are closed under `implies`: allowing write:items allows what it implies.
+  const close = (scopes: readonly string[]): ReadonlySet<string> =>
+    new Set(scopes.flatMap((scope) => [...(closure.get(scope) ?? [scope])]))
+  return deepFreeze({
+    version: policyVersion(text),
+    file,
+    document,
+    defaults,
+    closure,
+    routes: compileRoutes(document, defaults.mode),
+    clients: new Map(
+      Object.entries(document.clients ?? {}).map(([clientId, client]): [string, CompiledClient] => [
+        clientId,
+        {
+          clientId,
+          allow: close(client.allow),
+          onOverScope: client.onOverScope ?? defaults.onOverScope,
+          mode: client.mode ?? defaults.mode,
+        },
+      ]),
+    ),
+    contracts: compileContracts(document, defaults.mode, close),
+  })
+}
+
+/** The version of a policy source: `sha256:` and the first 16 hex digits of its hash. */
+export function policyVersion(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`
+}
+
+function compileClosure(document: PolicyDocument): ReadonlyMap<string, ReadonlySet<string>> {
+  const closure = new Map<string, Set<string>>()
+  const visit = (scope: string, into: Set<string>): void => {
+    if (into.has(scope)) return // cycles are rejected by the checks; never loop here
+    into.add(scope)
+    for (const implied of document.scopes[scope]?.implies ?? []) visit(implied, into)
+  }
+  for (const scope of Object.keys(document.scopes)) {
+    const into = new Set<string>()
+    visit(scope, into)
+    closure.set(scope, into)
+  }
+  return closure
+}
+
+function compileRoutes(
+  document: PolicyDocument,
+  defaultMode: Mode,
+): ReadonlyMap<string, CompiledRoute> {
+  const routes = new Map<string, CompiledRoute>()
+  for (const [key, rule] of Object.entries(document.routes)) {
+    const space = key.indexOf(' ')
+    const method = key.slice(0, space).toUpperCase()
+    const path = key.slice(space + 1)
+    const object: RouteRuleObject =
+      typeof rule === 'string' || Array.isArray(rule)
+        ? { require: rule as string }
+        : (rule as RouteRuleObject)
+    routes.set(`${method} ${path}`, {
+      method,
+      path,
+      key: `${method} ${path}`,
+      public: object.public === true,
+      requirement: object.require === undefined ? undefined : compileRequirement(object.require),
+      mode: object.mode ?? defaultMode,
+      conditions: object.conditions ?? [],
+    })
+  }
+  return routes
+}
+
+function compileContracts(
+  document: PolicyDocument,
+  defaultMode: Mode,
+  close: (scopes: readonly string[]) => ReadonlySet<string>,
+): ReadonlyMap<string, CompiledContract> {
+  const contracts = new Map<string, CompiledContract>()
+  for (const [name, contract] of Object.entries(document.contracts ?? {})) {
+    const stageIndex = contract.stages.findIndex((stage) => stage.name === contract.stage)
+    const stage = contract.stages[stageIndex]
+    if (stage === undefined) continue // rejected by the checks
+    contracts.set(contract.client, {
+      name,
+      clientId: contract.client,
+      stage: stage.name,
+      stageIndex,
+      allow: close(stage.allow),
+      mode: stage.mode ?? defaultMode,
+    })
+  }
+  return contracts
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    if (value instanceof Map) {
+      for (const entry of value.values()) deepFreeze(entry)
+    } else if (!(value instanceof Set)) {
+      for (const entry of Object.values(value)) deepFreeze(entry)
+    }
+  }
+  return value
+}

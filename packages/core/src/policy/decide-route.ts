@@ -1,0 +1,219 @@
+import type { AuthInfo } from '../auth-info.js'
+import { deny, type Decision, type Violation } from '../decision.js'
+import type { Challenges } from '../responses.js'
+import { missingScopes, satisfies } from '../scopes/compile-requirement.js'
+import type { CompiledPolicy, CompiledRoute, RouteCondition } from './types.js'
+
+/** The route a request was dispatched to, as the framework's router saw it. */
+export interface DispatchedRoute {
+  /**
+   * The method whose handler runs: the request method, or `GET` when the router runs a GET
+   * handler for a HEAD request.
+   */
+  readonly method: string
+  /** The full path template, mount prefixes included (`/tenants/:tenantId/items`). */
+  readonly template: string
+  /** Route parameters as the router decoded them (wildcards as arrays of segments). */
+  readonly params: Readonly<Record<string, string | readonly string[] | undefined>>
+}
+
+/**
+ * The rule that judges a dispatched route: the rule for its method and template, else the
+ * template's `ALL` rule; undefined when the policy does not map the route.
+ *
+ * @example
+ * findRule(policy, { method: 'GET', template: '/items/:id', params: {} })?.key // => 'GET /items/:id'
+ */
+export function findRule(
+  policy: CompiledPolicy,
+  route: DispatchedRoute,
+): CompiledRoute | undefined {
+  return (
+    policy.routes.get(`${route.method} ${route.template}`) ??
+    policy.routes.get(`ALL ${route.template}`)
+  )
+}
+
+/**
+ * Expands granted scopes with everything they imply in the catalog. Scopes the catalog does
+ * not know are kept as they are (they may still satisfy a `requireScopes`).
+ */
+export function expandScopes(
+  policy: CompiledPolicy,
+  scopes: ReadonlySet<string>,
+): ReadonlySet<string> {
+  const expanded = new Set<string>()
+  for (const scope of scopes) {
+    const implied = policy.closure.get(scope)
+    if (implied === undefined) expanded.add(scope)
+    else for (const s of implied) expanded.add(s)
+  }
+  return expanded
+}
+
+/**
+ * Judges one dispatched request against the policy: the route's rule (unmapped routes are
+ * denied by default; public routes need no token), its requirement against the token's
+ * scopes closed under `implies`, its conditions, the client's baseline, and the client's
+ * ramp contract at its current stage. Each broken rule is a {@link Violation}; it denies the
+ * request only in `enforce` mode (and, for baselines, with `onOverScope: block`). In
+ * `monitor` mode the request proceeds and the decision carries what would have been denied.
+ *
+ * @example
+ * const decision = decideRoute(policy, route, auth, challenges)
+ * if (!decision.allowed) respond(decision.status, decision.headers)
+ */
+export function decideRoute(
+  policy: CompiledPolicy,
+  route: DispatchedRoute,
+  auth: AuthInfo | undefined,
+  challenges: Challenges,
+): Decision {
+  const rule = findRule(policy, route)
+  if (rule === undefined) return decideUnmapped(policy, route, auth, challenges)
+  if (rule.public) return allow(auth, [])
+  if (auth === undefined) return deny('token_missing', challenges.missing)
+
+  const granted = expandScopes(policy, auth.scopes)
+  const violations: Violation[] = []
+  const routeEnforced = rule.mode === 'enforce'
+  let missing: readonly string[] = []
+  if (rule.requirement !== undefined && !satisfies(rule.requirement, granted)) {
+    missing = missingScopes(rule.requirement, granted)
+    violations.push({
+      type: 'insufficient_scope',
+      mode: rule.mode,
+      enforced: routeEnforced,
+      expected: rule.requirement.source,
+      seen: [...auth.scopes],
+    })
+  }
+  for (const condition of rule.conditions) {
+    const seen = Object.hasOwn(auth.claims, condition.claim)
+      ? auth.claims[condition.claim]
+      : undefined
+    if (!holds(condition, seen, route.params)) {
+      violations.push({
+        type: 'condition_failed',
+        mode: rule.mode,
+        enforced: routeEnforced,
+        expected: condition,
+        seen,
+      })
+    }
+  }
+  checkBaseline(policy, auth, violations)
+  checkContract(policy, rule, granted, auth, violations)
+
+  const enforced = violations.filter((v) => v.enforced)
+  if (enforced.length === 0) return allow(auth, violations)
+  const scopeFailure = enforced.some((v) => v.type === 'insufficient_scope')
+  if (scopeFailure && rule.requirement !== undefined) {
+    return deny('scope_insufficient', challenges.insufficientScope(rule.requirement), {
+      auth,
+      missingScopes: missing,
+      violations,
+    })
+  }
+  return deny('policy_denied', challenges.forbidden, { auth, violations })
+}
+
+function decideUnmapped(
+  policy: CompiledPolicy,
+  route: DispatchedRoute,
+  auth: AuthInfo | undefined,
+  challenges: Challenges,
+): Decision {
+  if (auth === undefined) return deny('token_missing', challenges.missing)
+  if (policy.defaults.unmatched === 'allow') return allow(auth, [])
+  const mode = policy.defaults.mode
+  const violation: Violation = {
+    type: 'unmapped_route',
+    mode,
+    enforced: mode === 'enforce',
+    expected: 'a rule in the policy',
+    seen: `${route.method} ${route.template}`,
+  }
+  if (!violation.enforced) return allow(auth, [violation])
+  return deny('route_unmapped', challenges.forbidden, { auth, violations: [violation] })
+}
+
+function checkBaseline(policy: CompiledPolicy, auth: AuthInfo, violations: Violation[]): void {
+  const clientId = auth.clientId
+  const client = clientId === undefined ? undefined : policy.clients.get(clientId)
+  if (client !== undefined) {
+    const extra = [...auth.scopes].filter((scope) => !client.allow.has(scope))
+    if (extra.length > 0) {
+      violations.push({
+        type: 'over_scope',
+        mode: client.mode,
+        enforced: client.mode === 'enforce' && client.onOverScope === 'block',
+        expected: [...client.allow],
+        seen: extra,
+      })
+    }
+    return
+  }
+  const action = policy.defaults.unknownClients
+  if (policy.clients.size === 0 || action === 'allow') return
+  violations.push({
+    type: 'unknown_client',
+    mode: policy.defaults.mode,
+    enforced: action === 'block' && policy.defaults.mode === 'enforce',
+    expected: [...policy.clients.keys()],
+    seen: clientId ?? null,
+  })
+}
+
+function checkContract(
+  policy: CompiledPolicy,
+  rule: CompiledRoute,
+  granted: ReadonlySet<string>,
+  auth: AuthInfo,
+  violations: Violation[],
+): void {
+  const contract = auth.clientId === undefined ? undefined : policy.contracts.get(auth.clientId)
+  if (contract === undefined || rule.requirement === undefined) return
+  // The scopes this call uses: the alternative of the route's requirement that the token satisfies.
+  const used =
+    rule.requirement.alternatives.find((alternative) => alternative.every((s) => granted.has(s))) ??
+    rule.requirement.alternatives[0] ??
+    []
+  const outside = used.filter((scope) => !contract.allow.has(scope))
+  if (outside.length === 0) return
+  violations.push({
+    type: 'outside_contract',
+    mode: contract.mode,
+    enforced: contract.mode === 'enforce',
+    expected: { contract: contract.name, stage: contract.stage, allow: [...contract.allow] },
+    seen: outside,
+  })
+}
+
+function holds(
+  condition: RouteCondition,
+  seen: unknown,
+  params: DispatchedRoute['params'],
+): boolean {
+  if ('equalsParam' in condition) {
+    const raw = params[condition.equalsParam]
+    const param = Array.isArray(raw) ? raw.join('/') : (raw as string | undefined)
+    return (
+      param !== undefined &&
+      (typeof seen === 'string' || typeof seen === 'number') &&
+      String(seen) === param
+    )
+  }
+  if ('equals' in condition) return seen === condition.equals
+  return condition.in.some((value) => value === seen)
+}
+
+function allow(auth: AuthInfo | undefined, violations: readonly Violation[]): Decision {
+  return {
+    allowed: true,
+    status: 200,
+    reason: auth === undefined ? 'anonymous' : 'allowed',
+    auth,
+    ...(violations.length === 0 ? {} : { violations }),
+  }
+}

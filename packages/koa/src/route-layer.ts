@@ -1,0 +1,65 @@
+import type Koa from 'koa'
+import type { Context, Middleware, Next } from 'koa'
+import type { AuthInfo, Decision, Guard } from '@scopeguard/core'
+
+/** The parts of @koa/router that route-layer enforcement reads. */
+interface LayerLike {
+  path: string | RegExp
+  methods: string[]
+  stack: Middleware[]
+}
+interface RouterLike {
+  stack: LayerLike[]
+}
+
+const ENFORCER = Symbol.for('scopeguard.routeEnforcer')
+/** Per app: how many middleware and router layers were last instrumented. */
+const seen = new WeakMap<Koa, { middleware: number; layers: number }>()
+
+/**
+ * Makes sure every route layer of the app's @koa/router routers starts with scopeguard's
+ * enforcement, so that the rule applied is always the rule of the route whose handlers are
+ * about to run, with its full template (router prefixes included, as @koa/router keeps them
+ * in `layer.path`). It runs from the guard middleware, before any router, and re-checks
+ * cheaply on every request, so routes registered later are covered before they can run.
+ */
+export function instrumentRouters(
+  app: Koa,
+  guard: Guard,
+  send: (ctx: Context, decision: Exclude<Decision, { allowed: true }>) => void,
+): void {
+  const routers = app.middleware
+    .map((fn) => (fn as Middleware & { router?: RouterLike }).router)
+    .filter((router): router is RouterLike => router !== undefined)
+  const layers = routers.reduce((count, router) => count + router.stack.length, 0)
+  const last = seen.get(app)
+  if (last !== undefined && last.middleware === app.middleware.length && last.layers === layers) return
+  for (const router of routers) {
+    for (const layer of router.stack) {
+      if (layer.methods.length === 0 || (layer.stack[0] as { [ENFORCER]?: true } | undefined)?.[ENFORCER]) continue
+      layer.stack.unshift(enforcer(layer, guard, send))
+    }
+  }
+  seen.set(app, { middleware: app.middleware.length, layers })
+}
+
+function enforcer(
+  layer: LayerLike,
+  guard: Guard,
+  send: (ctx: Context, decision: Exclude<Decision, { allowed: true }>) => void,
+): Middleware {
+  // A RegExp route has no template a policy can name: it is judged as unmapped (denied).
+  const template = typeof layer.path === 'string' ? layer.path : `<regexp> ${String(layer.path)}`
+  const handlesGet = layer.methods.includes('GET')
+  const enforce = async (ctx: Context, next: Next): Promise<void> => {
+    const method = ctx.method === 'HEAD' && handlesGet ? 'GET' : ctx.method
+    const decision = guard.judgeRoute(
+      ctx.state.auth as AuthInfo | undefined,
+      { method, template, params: (ctx as Context & { params?: Record<string, string> }).params ?? {} },
+      { method: ctx.method, path: ctx.path },
+    )
+    if (!decision.allowed) return send(ctx, decision)
+    await next()
+  }
+  return Object.assign(enforce, { [ENFORCER]: true as const })
+}
