@@ -42,7 +42,7 @@ export function diffPolicies(before: CompiledPolicy, after: CompiledPolicy): Pol
         key,
         'rule removed',
       )
-    else diffRoute(old, next, (kind, description) => add(kind, 'route', key, description))
+    else diffRoute(old, next, after.closure, (kind, description) => add(kind, 'route', key, description))
   }
 
   for (const id of new Set([...before.clients.keys(), ...after.clients.keys()])) {
@@ -138,6 +138,7 @@ export function diffPolicies(before: CompiledPolicy, after: CompiledPolicy): Pol
 function diffRoute(
   old: CompiledRoute,
   next: CompiledRoute,
+  closure: CompiledPolicy['closure'],
   add: (kind: PolicyChange['kind'], description: string) => void,
 ): void {
   if (old.public !== next.public)
@@ -145,8 +146,8 @@ function diffRoute(
   const before = old.requirement?.source
   const after = next.requirement?.source
   if (before !== after) {
-    const weaker = accepts(next, old) // everything the old rule accepted, the new one accepts
-    const stronger = accepts(old, next)
+    const weaker = accepts(next, old, closure) // everything the old rule accepted, the new one accepts
+    const stronger = accepts(old, next, closure)
     const kind =
       weaker && !stronger
         ? 'widening'
@@ -167,15 +168,17 @@ function diffRoute(
   }
 }
 
-/** Whether every scope set that satisfies `narrow` also satisfies `wide`. */
-function accepts(wide: CompiledRoute, narrow: CompiledRoute): boolean {
+/**
+ * Whether every token that satisfies `narrow` also satisfies `wide`: each alternative of
+ * `narrow`, closed under `implies`, contains an alternative of `wide`.
+ */
+function accepts(wide: CompiledRoute, narrow: CompiledRoute, closure: CompiledPolicy['closure']): boolean {
   if (wide.requirement === undefined) return true
   if (narrow.requirement === undefined) return false
-  return narrow.requirement.alternatives.every((alternative) =>
-    wide.requirement?.alternatives.some((candidate) =>
-      candidate.every((scope) => alternative.includes(scope)),
-    ),
-  )
+  return narrow.requirement.alternatives.every((alternative) => {
+    const held = new Set(alternative.flatMap((scope) => [...(closure.get(scope) ?? [scope])]))
+    return wide.requirement?.alternatives.some((candidate) => candidate.every((scope) => held.has(scope)))
+  })
 }
 
 function compareSets(
