@@ -52,12 +52,20 @@ export interface Guard {
    */
   authenticate(request: ScopeguardRequest): Promise<Decision>
   /** Judges a compiled requirement (`requireScopes`) for an authenticated (or anonymous) caller. */
-  authorize(auth: AuthInfo | undefined, requirement: ScopeRequirement, context?: DecisionContext): Decision
+  authorize(
+    auth: AuthInfo | undefined,
+    requirement: ScopeRequirement,
+    context?: DecisionContext,
+  ): Decision
   /**
    * Judges a request the router dispatched to a route, by the policy's rule for that route.
    * Without a policy every route is allowed here (requireScopes still applies).
    */
-  judgeRoute(auth: AuthInfo | undefined, route: DispatchedRoute, context?: DecisionContext): Decision
+  judgeRoute(
+    auth: AuthInfo | undefined,
+    route: DispatchedRoute,
+    context?: DecisionContext,
+  ): Decision
   /** The loaded policy's version and file, if there is a policy. */
   policy(): { version: string; file: string | undefined } | undefined
   /** Reloads the policy file now (it is also reloaded when the file changes). */
@@ -95,10 +103,12 @@ export function createGuard(options: ScopeguardOptions): Guard {
       debug('onEvent listener threw, ignored: %O', error)
     }
   }
-  const policySource = options.policy === undefined ? undefined : createPolicySource(options.policy, emit)
+  const policySource =
+    options.policy === undefined ? undefined : createPolicySource(options.policy, emit)
   const admitsAnonymous = config.optional || policySource !== undefined
   const report = (decision: Decision, context: DecisionContext): Decision => {
-    if (listener !== undefined) emit(recordDecision(decision, context, policySource?.current().version))
+    if (listener !== undefined)
+      emit(recordDecision(decision, context, policySource?.current().version))
     return decision
   }
   const anonymous: Allow = Object.freeze({
@@ -175,7 +185,9 @@ export function createGuard(options: ScopeguardOptions): Guard {
   const authenticate = async (request: ScopeguardRequest): Promise<Decision> => {
     const decision = await check(request)
     // Allowed requests are recorded where they are judged (route or requireScopes).
-    return decision.allowed ? decision : report(decision, { method: request.method, path: request.path })
+    return decision.allowed
+      ? decision
+      : report(decision, { method: request.method, path: request.path })
   }
 
   const check = async (request: ScopeguardRequest): Promise<Decision> => {
@@ -230,19 +242,30 @@ export function createGuard(options: ScopeguardOptions): Guard {
     const judged = { ...context, required: requirement.source }
     if (auth === undefined) return report(deny('token_missing', challenges.missing), judged)
     // With a policy, a token's scopes count with everything they imply in the catalog.
-    const granted = policySource === undefined ? auth.scopes : expandScopes(policySource.current(), auth.scopes)
+    const granted =
+      policySource === undefined ? auth.scopes : expandScopes(policySource.current(), auth.scopes)
     if (satisfies(requirement, granted)) {
       return report({ allowed: true, status: 200, reason: 'allowed', auth }, judged)
     }
     const missing = missingScopes(requirement, granted)
     debug('insufficient scope for %s: missing %o', requirement.source, missing)
-    const decision = deny('scope_insufficient', challenges.insufficientScope(requirement), { missingScopes: missing, auth })
+    const decision = deny('scope_insufficient', challenges.insufficientScope(requirement), {
+      missingScopes: missing,
+      auth,
+    })
     return report(decision, judged)
   }
 
-  const judgeRoute = (auth: AuthInfo | undefined, route: DispatchedRoute, context?: DecisionContext): Decision => {
+  const judgeRoute = (
+    auth: AuthInfo | undefined,
+    route: DispatchedRoute,
+    context?: DecisionContext,
+  ): Decision => {
     const where = { method: route.method, ...context, route: route.template }
-    if (policySource === undefined) return auth === undefined ? anonymous : { allowed: true, status: 200, reason: 'allowed', auth }
+    if (policySource === undefined)
+      return auth === undefined
+        ? anonymous
+        : { allowed: true, status: 200, reason: 'allowed', auth }
     const policy = policySource.current()
     const decision = decideRoute(policy, route, auth, challenges)
     return report(decision, { ...where, required: findRule(policy, route)?.requirement?.source })
@@ -258,7 +281,8 @@ export function createGuard(options: ScopeguardOptions): Guard {
       const policy = policySource?.current()
       return policy === undefined ? undefined : { version: policy.version, file: policy.file }
     },
-    reloadPolicy: () => (policySource === undefined ? Promise.resolve(undefined) : policySource.reload()),
+    reloadPolicy: () =>
+      policySource === undefined ? Promise.resolve(undefined) : policySource.reload(),
     stats: () => ({ ...counters }),
     close: () => {
       policySource?.close()

@@ -38,7 +38,12 @@ export { compilePolicy, policyVersion } from './policy/compile-policy.js'
 export { decideRoute, expandScopes, findRule, type DispatchedRoute } from './policy/decide-route.js'
 export { diffPolicies, type PolicyChange } from './policy/diff-policy.js'
 export { createTemplateMatcher } from './policy/match-template.js'
-export { createPolicySource, type PolicyOption, type PolicySource, type ReloadResult } from './policy/policy-source.js'
+export {
+  createPolicySource,
+  type PolicyOption,
+  type PolicySource,
+  type ReloadResult,
+} from './policy/policy-source.js'
 export {
   formatProblem,
   PolicyValidationError,
@@ -54,3 +59,16 @@ export {
   type RouteRuleObject,
   type UnknownClientAction,
 } from './policy/types.js'
+export { checkPolicy, type CheckPolicyOptions } from './policy/check-policy.js'
+export {
+  loadPolicyDocument,
+  validatePolicySource,
+  type PolicyValidation,
+} from './policy/load-policy.js'
+export {
+  parsePolicySource,
+  type Locate,
+  type ParsePolicyOptions,
+  type ParsedPolicySource,
+  type SourcePosition,
+} from './policy/parse-policy.js'

@@ -18,7 +18,11 @@ const MAX_PATH = 256
  * so auditing that is off costs nothing. The raw token never appears; the request path,
  * which the client controls, is truncated.
  */
-export function recordDecision(decision: Decision, context: DecisionContext, policyVersion: string | undefined): DecisionEvent {
+export function recordDecision(
+  decision: Decision,
+  context: DecisionContext,
+  policyVersion: string | undefined,
+): DecisionEvent {
   const auth = decision.auth
   const violations = decision.violations ?? []
   return {

@@ -15,6 +15,7 @@ const MAX_SAMPLES = 64
  * is placed at the later of the two routes.
  */
 export function checkRouteOverlaps(routes: readonly RoutePath[], report: Reporter): void {
+  const shapes = new Map(routes.map((route) => [route, shapeOf(route)]))
   routes.forEach((later, j) => {
     const earlier = routes.slice(0, j).filter((route) => route.method === later.method)
     const same = earlier.find((route) => route.source === later.source)
@@ -39,7 +40,8 @@ export function checkRouteOverlaps(routes: readonly RoutePath[], report: Reporte
       return
     }
     for (const route of earlier) {
-      const sample = sharedPath(route, later) ?? sharedPath(later, route)
+      const [a, b] = [shapes.get(route), shapes.get(later)] as [Shape, Shape]
+      const sample = sharedPath(a, b) ?? sharedPath(b, a)
       if (sample === undefined) continue
       report.warning(
         later.pointer,
@@ -54,32 +56,47 @@ export function checkRouteOverlaps(routes: readonly RoutePath[], report: Reporte
   })
 }
 
+/** What the sample search needs of a route, computed once per route. */
+interface Shape {
+  readonly route: RoutePath
+  /** Each combination of optional groups with its text before the first parameter. */
+  readonly sequences: readonly { readonly tokens: readonly Token[]; readonly prefix: string }[]
+  /** `x` and the words of its literal text, to fill other routes' parameters with. */
+  readonly words: readonly string[]
+}
+
+function shapeOf(route: RoutePath): Shape {
+  const words = route.sequences.flatMap((tokens) =>
+    tokens.flatMap((token) => (token.type === 'text' ? token.value.split('/') : [])),
+  )
+  return {
+    route,
+    sequences: route.sequences.map((tokens) => ({ tokens, prefix: literalPrefix(tokens) })),
+    words: [...new Set(['x', ...words])].filter((word) => word !== ''),
+  }
+}
+
 /**
  * A path that `from` and `to` both match, if one is found among sample paths of `from`:
  * each parameter filled with `x` or a literal word of `to`, so `/items/:id` yields
- * `/items/new` against `/items/new`.
+ * `/items/new` against `/items/new`. Combinations whose literal prefixes differ are skipped.
  */
-function sharedPath(from: RoutePath, to: RoutePath): string | undefined {
-  const words = [
-    'x',
-    ...new Set(
-      to.sequences.flatMap((tokens) =>
-        tokens.flatMap((token) => (token.type === 'text' ? token.value.split('/') : [])),
-      ),
-    ),
-  ].filter((word) => word !== '')
+function sharedPath(from: Shape, to: Shape): string | undefined {
   let tried = 0
-  for (const tokens of from.sequences) {
-    if (!prefixesAgree(literalPrefix(tokens), to)) continue
-    for (const sample of samples(tokens, words)) {
+  for (const { tokens, prefix } of from.sequences) {
+    const agree = to.sequences.some(
+      (other) => prefix.startsWith(other.prefix) || other.prefix.startsWith(prefix),
+    )
+    if (!agree) continue
+    for (const sample of samples(tokens, to.words)) {
       if (++tried > MAX_SAMPLES) return undefined
-      if (to.regexp.test(sample)) return sample
+      if (to.route.regexp.test(sample)) return sample
     }
   }
   return undefined
 }
 
-/** The text before the first parameter. */
+/** The text before the first parameter, in lower case (the routers ignore case). */
 function literalPrefix(tokens: readonly Token[]): string {
   let prefix = ''
   for (const token of tokens) {
@@ -87,14 +104,6 @@ function literalPrefix(tokens: readonly Token[]): string {
     prefix += token.value
   }
   return prefix.toLowerCase()
-}
-
-/** Whether `to` has a combination whose literal prefix is compatible with `prefix`. */
-function prefixesAgree(prefix: string, to: RoutePath): boolean {
-  return to.sequences.some((tokens) => {
-    const other = literalPrefix(tokens)
-    return prefix.startsWith(other) || other.startsWith(prefix)
-  })
 }
 
 /** Sample paths of a token list, each capture filled with one of `words` in turn. */

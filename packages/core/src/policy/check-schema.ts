@@ -45,12 +45,13 @@ function describeError(error: ErrorObject, report: Reporter): void {
     case 'required': {
       const name = String(params.missingProperty)
       const property: unknown = (parent.properties as Record<string, unknown> | undefined)?.[name]
-      const title = isRecord(property) && typeof property.title === 'string' ? property.title : ''
+      const title =
+        isRecord(property) && typeof property.title === 'string' ? property.title.toLowerCase() : ''
       report.error(
         childPointer(pointer, name),
         name === 'version'
           ? 'missing "version": add "version: 1" at the top'
-          : `missing required member ${JSON.stringify(name)}${title ? ` (${title.toLowerCase()})` : ''}: add it`,
+          : `missing required member ${JSON.stringify(name)}${title && title !== name.toLowerCase() ? ` (${title})` : ''}: add it`,
       )
       return
     }
@@ -67,7 +68,7 @@ function describeError(error: ErrorObject, report: Reporter): void {
       report.error(pointer, `must be ${listWords(allowed, 'or')} (found ${found})${hint}`)
       return
     }
-    case 'const':
+    case 'const': // only `version` has one
       report.error(pointer, `the only policy format version is 1 (found ${JSON.stringify(data)})`)
       return
     case 'minItems':
@@ -76,7 +77,7 @@ function describeError(error: ErrorObject, report: Reporter): void {
     case 'minLength':
       report.error(pointer, 'must not be empty')
       return
-    case 'pattern':
+    case 'pattern': // only scope names have one
       report.error(
         pointer,
         `${JSON.stringify(data)} is not a valid scope token (RFC 6749 §3.3): ` +

@@ -42,7 +42,10 @@ export function diffPolicies(before: CompiledPolicy, after: CompiledPolicy): Pol
         key,
         'rule removed',
       )
-    else diffRoute(old, next, after.closure, (kind, description) => add(kind, 'route', key, description))
+    else
+      diffRoute(old, next, after.closure, (kind, description) =>
+        add(kind, 'route', key, description),
+      )
   }
 
   for (const id of new Set([...before.clients.keys(), ...after.clients.keys()])) {
@@ -172,12 +175,18 @@ function diffRoute(
  * Whether every token that satisfies `narrow` also satisfies `wide`: each alternative of
  * `narrow`, closed under `implies`, contains an alternative of `wide`.
  */
-function accepts(wide: CompiledRoute, narrow: CompiledRoute, closure: CompiledPolicy['closure']): boolean {
+function accepts(
+  wide: CompiledRoute,
+  narrow: CompiledRoute,
+  closure: CompiledPolicy['closure'],
+): boolean {
   if (wide.requirement === undefined) return true
   if (narrow.requirement === undefined) return false
   return narrow.requirement.alternatives.every((alternative) => {
     const held = new Set(alternative.flatMap((scope) => [...(closure.get(scope) ?? [scope])]))
-    return wide.requirement?.alternatives.some((candidate) => candidate.every((scope) => held.has(scope)))
+    return wide.requirement?.alternatives.some((candidate) =>
+      candidate.every((scope) => held.has(scope)),
+    )
   })
 }
 

@@ -100,7 +100,11 @@ export function parsePolicySource(
         document = doc.toJS({ maxAliasCount: 100 })
       } catch (error) {
         // Aliases expanding past maxAliasCount (a "billion laughs" document).
-        syntaxError(0, `invalid YAML: ${error instanceof Error ? error.message : String(error)}`)
+        syntaxError(
+          0,
+          `invalid YAML: ${error instanceof Error ? error.message : String(error)}`,
+          '',
+        )
       }
     }
   }
