@@ -1,6 +1,8 @@
 /**
  * The scopeguard demo: starts the local authorization server and the items API on Express
- * and on Koa, then plays a scripted client against both and prints what each request got.
+ * and on Koa, both judged by the policy in examples/demo/items.policy.yaml, then plays a
+ * scripted client against both and prints what each request got, with the decision and
+ * violation events scopeguard recorded for it.
  * It checks every answer, stops everything it started and exits 0 (1 if an answer was not
  * the expected one). `--keep` leaves the servers running on fixed ports for trying them
  * with curl, until Ctrl+C.
@@ -8,6 +10,8 @@
 import { once } from 'node:events'
 import { createServer, type Server, type RequestListener } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import type { ScopeguardEvent } from '@scopeguard/core'
 import {
   DEMO_CLIENTS,
   ITEMS_API,
@@ -42,6 +46,37 @@ async function listen(
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
 }
 
+const events: ScopeguardEvent[] = []
+
+/** One line per recorded decision and violation, as an audit trail would show them. */
+function describeEvents(): string[] {
+  const lines: string[] = []
+  for (const event of events.splice(0)) {
+    if (event.type === 'policy') {
+      lines.push(`policy ${event.action} ${event.version}`)
+      continue
+    }
+    const who = event.clientId ?? 'anonymous'
+    const where = event.route ?? event.path ?? ''
+    const why = event.allowed
+      ? ''
+      : ` (${event.reason}${event.rejection ? `: ${event.rejection}` : ''})`
+    lines.push(
+      `decision ${event.allowed ? 'allow' : 'deny'} ${event.status} ${event.method} ${where} client=${who}${why}`,
+    )
+    for (const violation of event.violations) {
+      const effect = violation.enforced
+        ? 'enforced'
+        : `${violation.mode === 'monitor' ? 'monitor' : 'alert'}, let through`
+      lines.push(
+        `violation ${violation.type} [${effect}] expected ${JSON.stringify(violation.expected)} seen ${JSON.stringify(violation.seen)}`,
+      )
+    }
+  }
+  // A route's policy rule and its requireScopes() each record a decision: show a repeat once.
+  return lines.filter((line, index) => line !== lines[index - 1])
+}
+
 async function play(name: string, url: string, authz: AuthzServer, steps: Step[]): Promise<number> {
   let failures = 0
   console.log(`\n${name} — ${url}`)
@@ -61,6 +96,7 @@ async function play(name: string, url: string, authz: AuthzServer, steps: Step[]
         (challenge ? `  WWW-Authenticate: ${challenge}` : '') +
         (ok ? '' : `   (expected ${step.expect})`),
     )
+    for (const line of describeEvents()) console.log(`        ↳ ${line}`)
   }
   return failures
 }
@@ -74,10 +110,13 @@ async function main(): Promise<number> {
       clientId: RESOURCE_SERVER.clientId,
       clientSecret: RESOURCE_SERVER.clientSecret,
     },
+    policy: fileURLToPath(new URL('../items.policy.yaml', import.meta.url)),
+    onEvent: (event: ScopeguardEvent) => events.push(event),
   }
   const expressApi = await listen(createExpressApp(options).app, ports.express)
   const koaApi = await listen(createKoaApp(options).app.callback(), ports.koa)
   console.log(`authorization server: ${authz.issuer}`)
+  console.log(`policy: examples/demo/items.policy.yaml (${describeEvents().join(', ')})`)
 
   const steps: Step[] = [
     { what: 'no token', method: 'GET', path: '/items', expect: 401 },
@@ -110,11 +149,25 @@ async function main(): Promise<number> {
       expect: 403,
     },
     {
-      what: 'writer creates an item',
+      what: 'writer creates an item (beyond its ramp stage)',
       method: 'POST',
       path: '/items',
       client: DEMO_CLIENTS.writer,
       expect: 201,
+    },
+    {
+      what: 'reader reads reports (monitor-mode rule)',
+      method: 'GET',
+      path: '/reports',
+      client: DEMO_CLIENTS.reader,
+      expect: 200,
+    },
+    {
+      what: 'admin calls a path with no route',
+      method: 'GET',
+      path: '/nowhere',
+      client: DEMO_CLIENTS.admin,
+      expect: 404,
     },
     {
       what: 'writer deletes (needs delete:items or admin)',

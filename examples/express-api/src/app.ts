@@ -44,6 +44,9 @@ export function createItemsApp(options: ScopeguardOptions): {
     items.push(item)
     res.status(201).json(item)
   })
+  app.get('/reports', requireScopes('read:items'), (_req, res) => {
+    res.json({ items: items.length })
+  })
   app.delete('/items/:id', requireScopes('delete:items or admin'), (req, res) => {
     const index = items.findIndex((item) => String(item.id) === req.params['id'])
     if (index === -1) {

@@ -45,6 +45,9 @@ export function createItemsApp(options: ScopeguardOptions): {
     ctx.status = 201
     ctx.body = item
   })
+  router.get('/reports', requireScopes('read:items'), (ctx) => {
+    ctx.body = { items: items.length }
+  })
   router.delete('/items/:id', requireScopes('delete:items or admin'), (ctx) => {
     const index = items.findIndex((item) => String(item.id) === ctx.params['id'])
     if (index === -1) {
