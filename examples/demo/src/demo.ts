@@ -74,7 +74,7 @@ function describeEvents(): string[] {
     }
   }
   // A route's policy rule and its requireScopes() each record a decision: show a repeat once.
-  return lines.filter((line, index) => line !== lines[index - 1])
+  return lines.filter((line, index) => lines.indexOf(line) === index)
 }
 
 async function play(name: string, url: string, authz: AuthzServer, steps: Step[]): Promise<number> {
