@@ -1,5 +1,6 @@
 import type { Application, Request, Response } from 'express'
 import { createTemplateMatcher, type Decision, type Guard } from '@scopeguard/core'
+import { join } from './list-routes.js'
 
 /** The parts of Express 5's router (the `router` package) that route-layer enforcement reads. */
 interface RouteLike {
@@ -25,7 +26,10 @@ export interface RouteJudge {
 
 const judges = new WeakMap<Request, RouteJudge>()
 const patched = new WeakSet<object>()
-const templates = new WeakMap<RouteLike, { template: string; test: (baseUrl: string) => boolean }[]>()
+const templates = new WeakMap<
+  RouteLike,
+  { template: string; test: (baseUrl: string) => boolean }[]
+>()
 
 /**
  * Marks a request for judgment at the route layer and makes sure the app's router judges
@@ -48,7 +52,11 @@ export function judgeAtRouteLayer(req: Request, judge: RouteJudge): void {
     if (found === undefined) return original.call(this, req, res, done)
     const decision = found.guard.judgeRoute(
       req.auth,
-      { method: dispatchedMethod(this, req.method), template: templateOf(req, this), params: req.params ?? {} },
+      {
+        method: dispatchedMethod(this, req.method),
+        template: templateOf(req, this),
+        params: req.params ?? {},
+      },
       { method: req.method, path: req.path },
     )
     if (!decision.allowed) return found.send(res, decision)
@@ -59,13 +67,17 @@ export function judgeAtRouteLayer(req: Request, judge: RouteJudge): void {
 /** Route.prototype of the `router` package this app uses, without adding a route to the app. */
 function routePrototype(router: RouterLike): RouteLike {
   const scratch = { stack: [] as LayerLike[] }
-  const route = (Object.getPrototypeOf(router) as RouterLike).route.call(scratch as unknown as RouterLike, '/')
+  const route = (Object.getPrototypeOf(router) as RouterLike).route.call(
+    scratch as unknown as RouterLike,
+    '/',
+  )
   return Object.getPrototypeOf(route) as RouteLike
 }
 
 /** The method whose handlers run: HEAD runs GET handlers when the route has no HEAD ones. */
 function dispatchedMethod(route: RouteLike, method: string): string {
-  if (method === 'HEAD' && !route.methods['head'] && !route.methods['_all'] && route.methods['get']) return 'GET'
+  if (method === 'HEAD' && !route.methods['head'] && !route.methods['_all'] && route.methods['get'])
+    return 'GET'
   return method
 }
 
@@ -93,7 +105,10 @@ function walk(stack: readonly LayerLike[], prefix: string): void {
       const template = join(prefix, layer.route.path)
       if (!list.some((entry) => entry.template === template)) {
         const atRoot = prefix === '' || prefix === '/'
-        list.push({ template, test: atRoot ? (base) => base === '' || base === '/' : createTemplateMatcher(prefix) })
+        list.push({
+          template,
+          test: atRoot ? (base) => base === '' || base === '/' : createTemplateMatcher(prefix),
+        })
         templates.set(layer.route, list)
       }
     } else if (Array.isArray(layer.handle?.stack)) {
@@ -103,9 +118,4 @@ function walk(stack: readonly LayerLike[], prefix: string): void {
       }
     }
   }
-}
-
-function join(prefix: string, path: string): string {
-  if (path === '/' || path === '') return prefix === '' ? '/' : prefix
-  return prefix === '/' ? path : prefix + path
 }

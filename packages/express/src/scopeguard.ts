@@ -92,7 +92,10 @@ export function requireScopes(requirement: RequirementInput): RequestHandler {
     const decision = guard.authorize(req.auth, compiled, {
       method: req.method,
       path: req.path,
-      route: req.route === undefined ? undefined : `${req.baseUrl}${(req.route as { path: string }).path}`,
+      route:
+        req.route === undefined
+          ? undefined
+          : `${req.baseUrl}${(req.route as { path: string }).path}`,
     })
     if (decision.allowed) return next()
     send(res, decision)

@@ -1,2 +1,3 @@
 export { requireScopes, scopeguard, type ScopeguardMiddleware } from './scopeguard.js'
+export { listRoutes, type RegisteredRoute } from './list-routes.js'
 export * from '@scopeguard/core'

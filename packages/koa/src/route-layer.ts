@@ -33,10 +33,15 @@ export function instrumentRouters(
     .filter((router): router is RouterLike => router !== undefined)
   const layers = routers.reduce((count, router) => count + router.stack.length, 0)
   const last = seen.get(app)
-  if (last !== undefined && last.middleware === app.middleware.length && last.layers === layers) return
+  if (last !== undefined && last.middleware === app.middleware.length && last.layers === layers)
+    return
   for (const router of routers) {
     for (const layer of router.stack) {
-      if (layer.methods.length === 0 || (layer.stack[0] as { [ENFORCER]?: true } | undefined)?.[ENFORCER]) continue
+      if (
+        layer.methods.length === 0 ||
+        (layer.stack[0] as { [ENFORCER]?: true } | undefined)?.[ENFORCER]
+      )
+        continue
       layer.stack.unshift(enforcer(layer, guard, send))
     }
   }
@@ -55,7 +60,11 @@ function enforcer(
     const method = ctx.method === 'HEAD' && handlesGet ? 'GET' : ctx.method
     const decision = guard.judgeRoute(
       ctx.state.auth as AuthInfo | undefined,
-      { method, template, params: (ctx as Context & { params?: Record<string, string> }).params ?? {} },
+      {
+        method,
+        template,
+        params: (ctx as Context & { params?: Record<string, string> }).params ?? {},
+      },
       { method: ctx.method, path: ctx.path },
     )
     if (!decision.allowed) return send(ctx, decision)
