@@ -10,10 +10,19 @@ import type { ScopeguardRequest } from './request.js'
 import { createChallenges } from './responses.js'
 import { missingScopes, satisfies, type ScopeRequirement } from './scopes/compile-requirement.js'
 import { readScopes } from './scopes/read-scopes.js'
-import type { ScopeguardEvent } from './events.js'
-import { decideRoute, expandScopes, findRule, type DispatchedRoute } from './policy/decide-route.js'
+import {
+  decideRoute,
+  expandScopes,
+  findRule,
+  usedScopes,
+  type DispatchedRoute,
+} from './policy/decide-route.js'
+import { createAuditor } from './audit/create-auditor.js'
+import { createMetrics } from './audit/metrics.js'
+import type { DispatcherStats } from './audit/dispatcher.js'
+import type { UsageReport } from './audit/inventory.js'
 import { createPolicySource, type ReloadResult } from './policy/policy-source.js'
-import { recordDecision, type DecisionContext } from './record-decision.js'
+import type { DecisionContext } from './record-decision.js'
 import { resolveOptions } from './resolve-options.js'
 import { introspectToken } from './verify/introspect-token.js'
 import { createTokenCache, tokenCacheKey } from './verify/token-cache.js'
@@ -72,8 +81,14 @@ export interface Guard {
   reloadPolicy(): Promise<ReloadResult | undefined>
   /** Snapshot of the counters. */
   stats(): GuardStats
-  /** Stops watching the policy file and drops cached verification results. */
-  close(): Promise<void>
+  /** The usage inventory: per client, granted vs used scopes (undefined when switched off). */
+  inventory(): UsageReport | undefined
+  /** Counters of the event dispatcher (undefined without sinks). */
+  auditStats(): DispatcherStats | undefined
+  /** Writes buffered events to the sinks now. */
+  flush(): Promise<void>
+  /** Stops watching the policy file, flushes events (within `deadlineMs`, default 5,000) and closes sinks. */
+  close(deadlineMs?: number): Promise<void>
 }
 
 /**
@@ -95,20 +110,24 @@ export function createGuard(options: ScopeguardOptions): Guard {
     query: config.queryToken,
     formBody: config.formToken,
   }
-  const listener = options.onEvent
-  const emit = (event: ScopeguardEvent): void => {
-    try {
-      listener?.(event)
-    } catch (error) {
-      debug('onEvent listener threw, ignored: %O', error)
-    }
-  }
+  const auditor = createAuditor(options, clock, (error) =>
+    debug('onEvent listener threw, ignored: %O', error),
+  )
   const policySource =
-    options.policy === undefined ? undefined : createPolicySource(options.policy, emit)
+    options.policy === undefined ? undefined : createPolicySource(options.policy, auditor.emit)
   const admitsAnonymous = config.optional || policySource !== undefined
-  const report = (decision: Decision, context: DecisionContext): Decision => {
-    if (listener !== undefined)
-      emit(recordDecision(decision, context, policySource?.current().version))
+  const metrics = createMetrics(
+    options.audit?.metrics === true,
+    () => counters,
+    () => auditor.stats(),
+  )
+  const report = (
+    decision: Decision,
+    context: DecisionContext,
+    used: readonly string[] = [],
+  ): Decision => {
+    metrics.decision(decision, context.route)
+    auditor.decision(decision, context, policySource?.current().version, used)
     return decision
   }
   const anonymous: Allow = Object.freeze({
@@ -183,7 +202,9 @@ export function createGuard(options: ScopeguardOptions): Guard {
   }
 
   const authenticate = async (request: ScopeguardRequest): Promise<Decision> => {
+    const started = metrics.timed ? performance.now() : 0
     const decision = await check(request)
+    if (metrics.timed) metrics.verification((performance.now() - started) / 1000, decision.allowed)
     // Allowed requests are recorded where they are judged (route or requireScopes).
     return decision.allowed
       ? decision
@@ -245,7 +266,9 @@ export function createGuard(options: ScopeguardOptions): Guard {
     const granted =
       policySource === undefined ? auth.scopes : expandScopes(policySource.current(), auth.scopes)
     if (satisfies(requirement, granted)) {
-      return report({ allowed: true, status: 200, reason: 'allowed', auth }, judged)
+      // With a policy, usage is counted where the route is judged; here only without one.
+      const used = policySource === undefined ? usedScopes(undefined, requirement, auth) : []
+      return report({ allowed: true, status: 200, reason: 'allowed', auth }, judged, used)
     }
     const missing = missingScopes(requirement, granted)
     debug('insufficient scope for %s: missing %o', requirement.source, missing)
@@ -268,7 +291,12 @@ export function createGuard(options: ScopeguardOptions): Guard {
         : { allowed: true, status: 200, reason: 'allowed', auth }
     const policy = policySource.current()
     const decision = decideRoute(policy, route, auth, challenges)
-    return report(decision, { ...where, required: findRule(policy, route)?.requirement?.source })
+    const requirement = findRule(policy, route)?.requirement
+    const used =
+      decision.allowed && auth !== undefined && requirement !== undefined
+        ? usedScopes(policy, requirement, auth)
+        : []
+    return report(decision, { ...where, required: requirement?.source }, used)
   }
 
   return {
@@ -284,10 +312,38 @@ export function createGuard(options: ScopeguardOptions): Guard {
     reloadPolicy: () =>
       policySource === undefined ? Promise.resolve(undefined) : policySource.reload(),
     stats: () => ({ ...counters }),
-    close: () => {
+    inventory: () => auditor.inventory()?.report(),
+    auditStats: () => auditor.stats(),
+    flush: () => auditor.flush(),
+    close: async (deadlineMs) => {
       policySource?.close()
       cache.clear()
-      return Promise.resolve()
+      await auditor.close(deadlineMs)
     },
+  }
+}
+
+/** The controls both adapters put on their middleware, bound to the guard. */
+export type GuardControls = Pick<
+  Guard,
+  'stats' | 'policy' | 'reloadPolicy' | 'inventory' | 'auditStats' | 'flush' | 'close'
+>
+
+/**
+ * Binds a guard's controls for an adapter's middleware object, so that `app.use(guard)` and
+ * `guard.inventory()`, `guard.close()`, … are the same object in both frameworks.
+ *
+ * @example
+ * return Object.assign(middleware, { guard, ...guardControls(guard) })
+ */
+export function guardControls(guard: Guard): GuardControls {
+  return {
+    stats: () => guard.stats(),
+    policy: () => guard.policy(),
+    reloadPolicy: () => guard.reloadPolicy(),
+    inventory: () => guard.inventory(),
+    auditStats: () => guard.auditStats(),
+    flush: () => guard.flush(),
+    close: (deadlineMs) => guard.close(deadlineMs),
   }
 }

@@ -69,5 +69,47 @@ export type PolicyEvent =
       readonly message: string
     }
 
-/** Everything a guard reports through `onEvent`. */
-export type ScopeguardEvent = DecisionEvent | PolicyEvent
+/**
+ * One rule a request broke, as its own event (also listed in its decision): insufficient
+ * scope, condition failed, over-scope, unknown client, outside contract, unmapped route, or
+ * an invalid token.
+ */
+export interface ViolationEvent {
+  readonly type: 'violation'
+  readonly v: 1
+  /** The decision this violation belongs to. */
+  readonly decisionId: string
+  readonly time: string
+  readonly violation: Violation | InvalidTokenViolation
+  readonly method: string
+  readonly path: string | undefined
+  readonly route: string | undefined
+  readonly policyVersion: string | undefined
+  readonly clientId: string | undefined
+  readonly subject: string | undefined
+  readonly tokenId: string | undefined
+}
+
+/** A refused token, as a violation: what was expected and why it failed. */
+export interface InvalidTokenViolation {
+  readonly type: 'invalid_token'
+  readonly mode: 'enforce'
+  readonly enforced: true
+  readonly expected: 'a valid access token'
+  /** The rejection reason (`expired`, `signature_invalid`, …). */
+  readonly seen: string
+}
+
+/** A client used a scope for the first time after the learning period. */
+export interface FirstUseEvent {
+  readonly type: 'first_use'
+  readonly v: 1
+  readonly time: string
+  readonly clientId: string
+  readonly scope: string
+  readonly route: string | undefined
+  readonly decisionId: string
+}
+
+/** Everything a guard reports through `onEvent` and its sinks. */
+export type ScopeguardEvent = DecisionEvent | ViolationEvent | FirstUseEvent | PolicyEvent

@@ -1,4 +1,10 @@
-export { createGuard, type Guard, type GuardStats } from './create-guard.js'
+export {
+  createGuard,
+  guardControls,
+  type Guard,
+  type GuardControls,
+  type GuardStats,
+} from './create-guard.js'
 export type { ScopeguardOptions } from './options.js'
 export { DEFAULT_ALGORITHMS } from './options.js'
 export type { ScopeguardRequest } from './request.js'
@@ -72,3 +78,14 @@ export {
   type ParsedPolicySource,
   type SourcePosition,
 } from './policy/parse-policy.js'
+export type { FirstUseEvent, InvalidTokenViolation, ViolationEvent } from './events.js'
+export type { AuditOptions } from './audit/create-auditor.js'
+export type { DispatcherOptions, DispatcherStats } from './audit/dispatcher.js'
+export type { ClientUsage, InventoryLimits, UsageCount, UsageReport } from './audit/inventory.js'
+export type { Sink } from './audit/sink.js'
+export { consoleSink, toLogLine } from './audit/sinks/console-sink.js'
+export { fileSink } from './audit/sinks/file-sink.js'
+export { memorySink, type MemorySink } from './audit/sinks/memory-sink.js'
+export { otelSink } from './audit/sinks/otel-sink.js'
+export { webhookSink, type WebhookSinkOptions } from './audit/sinks/webhook-sink.js'
+export { usedScopes } from './policy/decide-route.js'

@@ -1,4 +1,6 @@
 import type { JSONWebKeySet } from 'jose'
+import type { AuditOptions } from './audit/create-auditor.js'
+import type { Sink } from './audit/sink.js'
 import type { ScopeguardEvent } from './events.js'
 import type { PolicyOption } from './policy/policy-source.js'
 import type { ScopeSource } from './scopes/read-scopes.js'
@@ -74,6 +76,10 @@ export interface ScopeguardOptions {
    * A listener that throws is ignored. Off by default (and then no record is built).
    */
   onEvent?: (event: ScopeguardEvent) => void
+  /** Where events go, in batches, off the request path (consoleSink(), fileSink(), webhookSink(), otelSink(), your own). */
+  sinks?: readonly Sink[]
+  /** What is recorded and how: allow sampling, redaction, buffer and batch sizes, onError, inventory, learning period. */
+  audit?: AuditOptions
   /** The clock, in epoch milliseconds. Default `Date.now`. */
   clock?: () => number
 }

@@ -2,11 +2,12 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import {
   compileRequirement,
   createGuard,
+  guardControls,
   ScopeguardConfigError,
   type AuthInfo,
   type Decision,
   type Guard,
-  type GuardStats,
+  type GuardControls,
   type RequirementInput,
   type ScopeguardOptions,
   type ScopeguardRequest,
@@ -23,18 +24,13 @@ declare global {
   }
 }
 
-/** The middleware returned by {@link scopeguard}, with the guard's controls. */
-export interface ScopeguardMiddleware extends RequestHandler {
+/**
+ * The middleware returned by {@link scopeguard}, with the guard's controls: `stats()`,
+ * `policy()`, `reloadPolicy()`, `inventory()`, `auditStats()`, `flush()`, `close()`.
+ */
+export interface ScopeguardMiddleware extends RequestHandler, GuardControls {
   /** The framework-free engine behind the middleware. */
   readonly guard: Guard
-  /** Counters: verifications, cache hits, key fetches, … */
-  stats(): GuardStats
-  /** The loaded policy's version and file, if there is a policy. */
-  policy(): ReturnType<Guard['policy']>
-  /** Reloads the policy file now (it is also reloaded when the file changes). */
-  reloadPolicy(): ReturnType<Guard['reloadPolicy']>
-  /** Stops watching the policy file and releases caches. */
-  close(): Promise<void>
 }
 
 const guards = new WeakMap<Request, Guard>()
@@ -60,13 +56,7 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
     if (guard.hasPolicy) judgeAtRouteLayer(req, judge)
     next()
   }
-  return Object.assign(middleware, {
-    guard,
-    stats: () => guard.stats(),
-    policy: () => guard.policy(),
-    reloadPolicy: () => guard.reloadPolicy(),
-    close: () => guard.close(),
-  })
+  return Object.assign(middleware, { guard, ...guardControls(guard) })
 }
 
 /**

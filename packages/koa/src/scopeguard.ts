@@ -2,11 +2,12 @@ import type { Context, Middleware, Next } from 'koa'
 import {
   compileRequirement,
   createGuard,
+  guardControls,
   ScopeguardConfigError,
   type AuthInfo,
   type Decision,
   type Guard,
-  type GuardStats,
+  type GuardControls,
   type RequirementInput,
   type ScopeguardOptions,
 } from '@scopeguard/core'
@@ -19,18 +20,13 @@ declare module 'koa' {
   }
 }
 
-/** The middleware returned by {@link scopeguard}, with the guard's controls. */
-export interface ScopeguardMiddleware extends Middleware {
+/**
+ * The middleware returned by {@link scopeguard}, with the guard's controls: `stats()`,
+ * `policy()`, `reloadPolicy()`, `inventory()`, `auditStats()`, `flush()`, `close()`.
+ */
+export interface ScopeguardMiddleware extends Middleware, GuardControls {
   /** The framework-free engine behind the middleware. */
   readonly guard: Guard
-  /** Counters: verifications, cache hits, key fetches, … */
-  stats(): GuardStats
-  /** The loaded policy's version and file, if there is a policy. */
-  policy(): ReturnType<Guard['policy']>
-  /** Reloads the policy file now (it is also reloaded when the file changes). */
-  reloadPolicy(): ReturnType<Guard['reloadPolicy']>
-  /** Stops watching the policy file and releases caches. */
-  close(): Promise<void>
 }
 
 const guards = new WeakMap<Context, Guard>()
@@ -62,13 +58,7 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
     if (guard.hasPolicy) instrumentRouters(ctx.app, guard, send)
     await next()
   }
-  return Object.assign(middleware, {
-    guard,
-    stats: () => guard.stats(),
-    policy: () => guard.policy(),
-    reloadPolicy: () => guard.reloadPolicy(),
-    close: () => guard.close(),
-  })
+  return Object.assign(middleware, { guard, ...guardControls(guard) })
 }
 
 /**

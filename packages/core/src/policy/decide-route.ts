@@ -1,7 +1,7 @@
 import type { AuthInfo } from '../auth-info.js'
 import { deny, type Decision, type Violation } from '../decision.js'
 import type { Challenges } from '../responses.js'
-import { missingScopes, satisfies } from '../scopes/compile-requirement.js'
+import { missingScopes, satisfies, type ScopeRequirement } from '../scopes/compile-requirement.js'
 import type { CompiledPolicy, CompiledRoute, RouteCondition } from './types.js'
 
 /** The route a request was dispatched to, as the framework's router saw it. */
@@ -216,4 +216,27 @@ function allow(auth: AuthInfo | undefined, violations: readonly Violation[]): De
     auth,
     ...(violations.length === 0 ? {} : { violations }),
   }
+}
+
+/**
+ * The token's own scopes that a satisfied requirement used: those in the alternative it
+ * satisfied, and those that imply one of its scopes (a token's `write:items` is used by a
+ * `read:items` call). This is what the usage inventory counts as used.
+ */
+export function usedScopes(
+  policy: CompiledPolicy | undefined,
+  requirement: ScopeRequirement,
+  auth: AuthInfo,
+): string[] {
+  const granted = policy === undefined ? auth.scopes : expandScopes(policy, auth.scopes)
+  const alternative = requirement.alternatives.find((candidate) =>
+    candidate.every((s) => granted.has(s)),
+  )
+  if (alternative === undefined) return []
+  return [...auth.scopes].filter((scope) => {
+    const implied = policy?.closure.get(scope)
+    return implied === undefined
+      ? alternative.includes(scope)
+      : alternative.some((s) => implied.has(s))
+  })
 }
