@@ -6,14 +6,14 @@ import Koa from 'koa'
 import Router from '@koa/router'
 import * as sgExpress from '@scopeguard/express'
 import * as sgKoa from '@scopeguard/koa'
-import type { GuardStats, ScopeguardOptions } from '@scopeguard/core'
+import type { GuardControls, ScopeguardOptions } from '@scopeguard/core'
 
 /** A running test API: the items API of the examples, protected by scopeguard. */
-export interface TestApi {
+export interface TestApi extends Omit<GuardControls, 'close'> {
   readonly adapter: 'express' | 'koa'
   readonly url: string
-  stats(): GuardStats
-  close(): Promise<void>
+  /** Stops the server, then closes the guard (flushing its sinks within `deadlineMs`). */
+  close(deadlineMs?: number): Promise<void>
 }
 
 export type StartApi = (options: ScopeguardOptions) => Promise<TestApi>
@@ -24,9 +24,12 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
-async function stop(server: Server): Promise<void> {
-  server.closeAllConnections()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
+async function stop(server: Server, closeGuard: () => Promise<void>): Promise<void> {
+  if (server.listening) {
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+  await closeGuard()
 }
 
 /** The items API on Express 5. */
@@ -54,7 +57,12 @@ export const startExpressApi: StartApi = async (options) => {
   app.get('/whoami', (req, res) => void res.json(describe(req.auth)))
   const server = createServer(app)
   const url = await listen(server)
-  return { adapter: 'express', url, stats: () => guard.stats(), close: () => stop(server) }
+  return {
+    adapter: 'express',
+    url,
+    ...guard,
+    close: (deadline) => stop(server, () => guard.close(deadline)),
+  }
 }
 
 /** The items API on Koa 3 with @koa/router. */
@@ -85,7 +93,12 @@ export const startKoaApi: StartApi = async (options) => {
   app.use(router.routes())
   const server = createServer(app.callback())
   const url = await listen(server)
-  return { adapter: 'koa', url, stats: () => guard.stats(), close: () => stop(server) }
+  return {
+    adapter: 'koa',
+    url,
+    ...guard,
+    close: (deadline) => stop(server, () => guard.close(deadline)),
+  }
 }
 
 function describe(auth: sgExpress.AuthInfo | undefined): unknown {

@@ -275,6 +275,15 @@ export function createGuard(options: ScopeguardOptions): Guard {
     const decision = deny('scope_insufficient', challenges.insufficientScope(requirement), {
       missingScopes: missing,
       auth,
+      violations: [
+        {
+          type: 'insufficient_scope',
+          mode: 'enforce',
+          enforced: true,
+          expected: requirement.source,
+          seen: [...auth.scopes],
+        },
+      ],
     })
     return report(decision, judged)
   }
