@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { createServer, type Server } from 'node:http'
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -72,7 +72,7 @@ describe('a failing webhook sink never slows or breaks a request', () => {
     await new Promise<void>((resolve) => target.close(() => resolve()))
     let mode: 'hang' | 'slow' = 'hang'
     let received = 0
-    const hanging: import('node:http').ServerResponse[] = []
+    const hanging: ServerResponse[] = []
     target.on('request', (req, res) => {
       if (mode === 'hang') return void hanging.push(res) // never answers
       const chunks: Buffer[] = []

@@ -43,7 +43,7 @@ export type { DecisionContext } from './record-decision.js'
 export { compilePolicy, policyVersion } from './policy/compile-policy.js'
 export { decideRoute, expandScopes, findRule, type DispatchedRoute } from './policy/decide-route.js'
 export { diffPolicies, type PolicyChange } from './policy/diff-policy.js'
-export { createTemplateMatcher } from './policy/match-template.js'
+export { createTemplateMatcher, type TemplateMatcher } from './policy/match-template.js'
 export {
   createPolicySource,
   type PolicyOption,

@@ -6,12 +6,13 @@ import { join } from './list-routes.js'
 interface RouteLike {
   path: string
   methods: Record<string, boolean | undefined>
+  _handlesMethod(method: string): boolean
   dispatch(this: RouteLike, req: Request, res: Response, done: (err?: unknown) => void): void
 }
 interface LayerLike {
   route?: RouteLike
   rawPath?: unknown
-  handle?: { stack?: LayerLike[]; caseSensitive?: boolean }
+  handle?: { stack?: LayerLike[] }
 }
 interface RouterLike {
   stack: LayerLike[]
@@ -24,12 +25,19 @@ export interface RouteJudge {
   readonly send: (res: Response, decision: Exclude<Decision, { allowed: true }>) => void
 }
 
-const judges = new WeakMap<Request, RouteJudge>()
+/** Where a route sits in the app: its full template, and how to tell it from its other mounts. */
+interface Placement {
+  readonly template: string
+  /** Whether `req.baseUrl` came through this mount prefix. */
+  readonly test: (baseUrl: string) => boolean
+  /** Parameters of the whole template, mount prefix included, from the request path. */
+  readonly params: ((path: string) => Record<string, string | string[]> | undefined) | undefined
+}
+
+const judges = new WeakMap<Request, RouteJudge & { app: Application }>()
+const judgedTemplates = new WeakMap<Request, string>()
 const patched = new WeakSet<object>()
-const templates = new WeakMap<
-  RouteLike,
-  { template: string; test: (baseUrl: string) => boolean }[]
->()
+const placements = new WeakMap<Application, WeakMap<RouteLike, Placement[]>>()
 
 /**
  * Marks a request for judgment at the route layer and makes sure the app's router judges
@@ -40,7 +48,9 @@ const templates = new WeakMap<
  * Requests that did not pass a policy guard are dispatched untouched.
  */
 export function judgeAtRouteLayer(req: Request, judge: RouteJudge): void {
-  judges.set(req, judge)
+  // The app the guard is installed on: routes are placed from its router, also when they
+  // run inside a sub-app (where `req.app` is the sub-app).
+  judges.set(req, { ...judge, app: req.app })
   const router = (req.app as Application & { router?: RouterLike }).router
   if (router === undefined) return
   const proto = routePrototype(router)
@@ -49,19 +59,26 @@ export function judgeAtRouteLayer(req: Request, judge: RouteJudge): void {
   const original = proto.dispatch
   proto.dispatch = function dispatch(req, res, done) {
     const found = judges.get(req)
-    if (found === undefined) return original.call(this, req, res, done)
+    // The router also offers a route to a request it has no handler for (HEAD on a route
+    // with neither GET nor HEAD): nothing runs there, so there is nothing to judge.
+    if (found === undefined || !this._handlesMethod(req.method))
+      return original.call(this, req, res, done)
+    const placement = placementOf(found.app, req.app, this, req.baseUrl)
+    const template = placement?.template ?? `<unplaced> ${this.path}`
+    judgedTemplates.set(req, template)
     const decision = found.guard.judgeRoute(
       req.auth,
-      {
-        method: dispatchedMethod(this, req.method),
-        template: templateOf(req, this),
-        params: req.params ?? {},
-      },
+      { method: dispatchedMethod(this, req.method), template, params: paramsOf(placement, req) },
       { method: req.method, path: req.path },
     )
     if (!decision.allowed) return found.send(res, decision)
     return original.call(this, req, res, done)
   }
+}
+
+/** The template the route layer judged this request by, for `requireScopes` records. */
+export function judgedTemplate(req: Request): string | undefined {
+  return judgedTemplates.get(req)
 }
 
 /** Route.prototype of the `router` package this app uses, without adding a route to the app. */
@@ -74,48 +91,85 @@ function routePrototype(router: RouterLike): RouteLike {
   return Object.getPrototypeOf(route) as RouteLike
 }
 
-/** The method whose handlers run: HEAD runs GET handlers when the route has no HEAD ones. */
+/** The method whose handlers run: Route.dispatch runs GET handlers for HEAD without HEAD ones. */
 function dispatchedMethod(route: RouteLike, method: string): string {
-  if (method === 'HEAD' && !route.methods['head'] && !route.methods['_all'] && route.methods['get'])
-    return 'GET'
-  return method
+  return method === 'HEAD' && !route.methods['head'] && route.methods['get'] ? 'GET' : method
 }
 
 /**
- * The full template of a dispatched route: the mount prefixes it was reached through and its
- * own path. Found by walking the app's router once per route (and again for routes added
- * later); a route mounted under several prefixes is told apart by `req.baseUrl`. A route the
- * walk cannot place (a sub-app, a RegExp mount) gets no template a policy can name, so it is
- * judged as unmapped: denied.
+ * Where a dispatched route sits: found by walking the guard's app once per route (and again
+ * for routes added later); a route mounted under several prefixes is told apart by
+ * `req.baseUrl`. A route inside a sub-app (`app.use('/admin', subApp)`, where `req.app` is
+ * the sub-app) is placed under the sub-app's mount paths up to the guard's app. A route the
+ * walk cannot place (under a RegExp or array mount path) has no template a policy can name,
+ * so it is judged as unmapped: denied.
  */
-function templateOf(req: Request, route: RouteLike): string {
-  let known = templates.get(route)
-  if (known === undefined) {
-    walk((req.app as Application & { router?: RouterLike }).router?.stack ?? [], '')
-    known = templates.get(route) ?? []
+function placementOf(
+  app: Application,
+  current: Application,
+  route: RouteLike,
+  baseUrl: string,
+): Placement | undefined {
+  let known = placements.get(app)
+  if (known === undefined) placements.set(app, (known = new WeakMap()))
+  let list = known.get(route)
+  if (list === undefined) {
+    const prefix = current === app ? '' : mountPrefix(current, app)
+    if (prefix !== undefined)
+      walk((current as Application & { router?: RouterLike }).router?.stack ?? [], prefix, known)
+    list = known.get(route) ?? []
   }
-  if (known.length === 1) return (known[0] as { template: string }).template
-  return known.find((entry) => entry.test(req.baseUrl))?.template ?? `<unplaced> ${route.path}`
+  return list.length === 1 ? list[0] : list.find((entry) => entry.test(baseUrl))
 }
 
-function walk(stack: readonly LayerLike[], prefix: string): void {
+/** The mount path of a sub-app below `app`, through every parent; undefined if not a plain string chain. */
+function mountPrefix(subApp: Application, app: Application): string | undefined {
+  let prefix = ''
+  let node: Application | undefined = subApp
+  while (node !== undefined && node !== app) {
+    const mountpath: unknown = node.mountpath
+    if (typeof mountpath !== 'string') return undefined
+    prefix = join(mountpath, prefix === '' ? '/' : prefix)
+    node = (node as Application & { parent?: Application }).parent
+  }
+  return node === app ? prefix : undefined
+}
+
+function walk(
+  stack: readonly LayerLike[],
+  prefix: string,
+  into: WeakMap<RouteLike, Placement[]>,
+): void {
   for (const layer of stack) {
     if (layer.route !== undefined) {
-      const list = templates.get(layer.route) ?? []
+      const list = into.get(layer.route) ?? []
       const template = join(prefix, layer.route.path)
       if (!list.some((entry) => entry.template === template)) {
         const atRoot = prefix === '' || prefix === '/'
+        const prefixHasParams = /[:*]/.test(prefix)
         list.push({
           template,
           test: atRoot ? (base) => base === '' || base === '/' : createTemplateMatcher(prefix),
+          params: prefixHasParams ? createTemplateMatcher(template).params : undefined,
         })
-        templates.set(layer.route, list)
+        into.set(layer.route, list)
       }
     } else if (Array.isArray(layer.handle?.stack)) {
       const mounts = Array.isArray(layer.rawPath) ? layer.rawPath : [layer.rawPath]
       for (const mount of mounts) {
-        if (typeof mount === 'string') walk(layer.handle.stack, join(prefix, mount))
+        if (typeof mount === 'string') walk(layer.handle.stack, join(prefix, mount), into)
       }
     }
   }
+}
+
+/** The route's parameters, with those of its mount prefix (Express keeps only its own without mergeParams). */
+function paramsOf(
+  placement: Placement | undefined,
+  req: Request,
+): Record<string, string | string[]> {
+  const own = (req.params ?? {}) as Record<string, string | string[]>
+  if (placement?.params === undefined) return own
+  const path = req.originalUrl.split('?', 1)[0] ?? ''
+  return { ...placement.params(path), ...own }
 }

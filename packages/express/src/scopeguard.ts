@@ -12,7 +12,7 @@ import {
   type ScopeguardOptions,
   type ScopeguardRequest,
 } from '@scopeguard/core'
-import { judgeAtRouteLayer } from './route-layer.js'
+import { judgeAtRouteLayer, judgedTemplate } from './route-layer.js'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -82,10 +82,7 @@ export function requireScopes(requirement: RequirementInput): RequestHandler {
     const decision = guard.authorize(req.auth, compiled, {
       method: req.method,
       path: req.path,
-      route:
-        req.route === undefined
-          ? undefined
-          : `${req.baseUrl}${(req.route as { path: string }).path}`,
+      route: judgedTemplate(req),
     })
     if (decision.allowed) return next()
     send(res, decision)

@@ -15,37 +15,61 @@ interface RouterLike {
 const ENFORCER = Symbol.for('scopeguard.routeEnforcer')
 /** Per app: how many middleware and router layers were last instrumented. */
 const seen = new WeakMap<Koa, { middleware: number; layers: number }>()
+/** Per router: how many layers were last instrumented. */
+const instrumented = new WeakMap<RouterLike, number>()
 
 /**
  * Makes sure every route layer of the app's @koa/router routers starts with scopeguard's
  * enforcement, so that the rule applied is always the rule of the route whose handlers are
  * about to run, with its full template (router prefixes included, as @koa/router keeps them
- * in `layer.path`). It runs from the guard middleware, before any router, and re-checks
- * cheaply on every request, so routes registered later are covered before they can run.
+ * in `layer.path`). Routers mounted with `app.use(router.routes())` are instrumented from the
+ * guard middleware; any other router (composed, mounted through another middleware) is
+ * instrumented the moment it dispatches: @koa/router assigns `ctx.router` after matching and
+ * before it builds the chain of matched layers, and the guard traps that assignment.
  */
 export function instrumentRouters(
-  app: Koa,
+  ctx: Context,
   guard: Guard,
   send: (ctx: Context, decision: Exclude<Decision, { allowed: true }>) => void,
 ): void {
+  const app = ctx.app
   const routers = app.middleware
     .map((fn) => (fn as Middleware & { router?: RouterLike }).router)
     .filter((router): router is RouterLike => router !== undefined)
   const layers = routers.reduce((count, router) => count + router.stack.length, 0)
   const last = seen.get(app)
-  if (last !== undefined && last.middleware === app.middleware.length && last.layers === layers)
-    return
-  for (const router of routers) {
-    for (const layer of router.stack) {
-      if (
-        layer.methods.length === 0 ||
-        (layer.stack[0] as { [ENFORCER]?: true } | undefined)?.[ENFORCER]
-      )
-        continue
-      layer.stack.unshift(enforcer(layer, guard, send))
-    }
+  if (last === undefined || last.middleware !== app.middleware.length || last.layers !== layers) {
+    for (const router of routers) instrumentRouter(router, guard, send)
+    seen.set(app, { middleware: app.middleware.length, layers })
   }
-  seen.set(app, { middleware: app.middleware.length, layers })
+  let current: unknown
+  Object.defineProperty(ctx, 'router', {
+    configurable: true,
+    enumerable: true,
+    get: () => current,
+    set(router: unknown) {
+      current = router
+      if (Array.isArray((router as RouterLike | undefined)?.stack))
+        instrumentRouter(router as RouterLike, guard, send)
+    },
+  })
+}
+
+function instrumentRouter(
+  router: RouterLike,
+  guard: Guard,
+  send: (ctx: Context, decision: Exclude<Decision, { allowed: true }>) => void,
+): void {
+  if (instrumented.get(router) === router.stack.length) return
+  for (const layer of router.stack) {
+    if (
+      layer.methods.length === 0 ||
+      (layer.stack[0] as { [ENFORCER]?: true } | undefined)?.[ENFORCER]
+    )
+      continue
+    layer.stack.unshift(enforcer(layer, guard, send))
+  }
+  instrumented.set(router, router.stack.length)
 }
 
 function enforcer(

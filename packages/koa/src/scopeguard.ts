@@ -55,7 +55,7 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
     if (!decision.allowed) return send(ctx, decision)
     ctx.state.auth = decision.auth
     guards.set(ctx, guard)
-    if (guard.hasPolicy) instrumentRouters(ctx.app, guard, send)
+    if (guard.hasPolicy) instrumentRouters(ctx, guard, send)
     await next()
   }
   return Object.assign(middleware, { guard, ...guardControls(guard) })

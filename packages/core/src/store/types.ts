@@ -1,0 +1,71 @@
+/** What a revocation names: one token (`jti`), a client (`client_id`) or a subject (`sub`). */
+export type RevocationKind = 'jti' | 'clientId' | 'subject'
+
+/** A revocation: tokens matching it get 401 `invalid_token` until `until`. */
+export interface Revocation {
+  readonly kind: RevocationKind
+  readonly value: string
+  readonly reason: string
+  /** Epoch ms when it lapses by itself. */
+  readonly until: number
+  /** Epoch ms when it was made. */
+  readonly at: number
+}
+
+/** The global kill switch: every token is refused, except those of the listed clients. */
+export interface KillSwitch {
+  readonly on: boolean
+  readonly except: readonly string[]
+  readonly reason: string
+  readonly at: number
+}
+
+/** A just-in-time elevation: extra scopes for a client or subject until `expiresAt`. */
+export interface ElevationGrant {
+  readonly id: string
+  readonly clientId: string | undefined
+  readonly subject: string | undefined
+  readonly scopes: readonly string[]
+  readonly reason: string
+  readonly approvedBy: string
+  readonly createdAt: number
+  readonly expiresAt: number
+}
+
+/** A change to the shared state, as stores apply and propagate it. */
+export type StoreChange =
+  | { readonly op: 'revoke'; readonly revocation: Revocation }
+  | { readonly op: 'unrevoke'; readonly kind: RevocationKind; readonly value: string }
+  | { readonly op: 'kill_switch'; readonly killSwitch: KillSwitch }
+  | { readonly op: 'grant'; readonly grant: ElevationGrant }
+  | { readonly op: 'ungrant'; readonly id: string; readonly expired: boolean }
+
+/** The state a request is checked against, read synchronously on the request path. */
+export interface StoreSnapshot {
+  /** True when nothing is revoked, no grant exists and the kill switch is off: the fast path. */
+  readonly empty: boolean
+  /** Set by a store that cannot reach its backend and was told to fail closed. */
+  readonly unavailable: boolean
+  readonly killSwitch: KillSwitch | undefined
+  readonly revocations: ReadonlyMap<string, Revocation>
+  readonly grants: ReadonlyMap<string, ElevationGrant>
+}
+
+/**
+ * Shared run-time state: revocations, the kill switch and elevation grants. Reads are
+ * synchronous and local (`snapshot()`); writes (`apply`) go to the backend and reach every
+ * instance sharing it. The in-memory store is the default; `@scopeguard/redis` shares state
+ * across instances.
+ */
+export interface Store {
+  snapshot(): StoreSnapshot
+  apply(change: StoreChange): Promise<void>
+  /** Calls `listener` for every change applied here or arriving from another instance. */
+  subscribe(listener: (change: StoreChange, origin: 'local' | 'remote') => void): () => void
+  close(): Promise<void>
+}
+
+/** The key of a revocation in a snapshot. */
+export function revocationKey(kind: RevocationKind, value: string): string {
+  return `${kind}:${value}`
+}
