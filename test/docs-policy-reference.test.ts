@@ -10,6 +10,7 @@ type Schema = {
   properties?: Record<string, Schema>
   definitions?: Record<string, Schema>
   additionalProperties?: Schema | boolean
+  patternProperties?: Record<string, Schema>
   items?: Schema
   oneOf?: Schema[]
   anyOf?: Schema[]
@@ -43,9 +44,14 @@ function memberPaths(
     memberPaths(child, next, seen, out, placeholder)
   }
   if (node.items !== undefined) memberPaths(node.items, `${path}[]`, seen, out, placeholder)
-  if (typeof node.additionalProperties === 'object') {
+  const members = [
+    ...(typeof node.additionalProperties === 'object' ? [node.additionalProperties] : []),
+    ...Object.values(node.patternProperties ?? {}),
+  ]
+  for (const member of members) {
     const [name = '<key>', ...rest] = placeholder
-    memberPaths(node.additionalProperties, `${path}.${name}`, seen, out, rest)
+    out.add(`${path}.${name}`)
+    memberPaths(member, `${path}.${name}`, seen, out, rest)
   }
 }
 
