@@ -30,4 +30,6 @@ export interface AuthInfo {
   /** Every claim of the token (or introspection answer), prototype-free and frozen. */
   readonly claims: Claims
   readonly token: TokenInfo
+  /** Present when active elevation grants added scopes: which, and by which grants. */
+  readonly elevation?: { readonly scopes: readonly string[]; readonly grants: readonly string[] }
 }

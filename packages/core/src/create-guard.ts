@@ -18,6 +18,23 @@ import {
   type DispatchedRoute,
 } from './policy/decide-route.js'
 import { createAuditor } from './audit/create-auditor.js'
+import { lifecycleEvent } from './store/lifecycle-event.js'
+import {
+  elevationChange,
+  killSwitchChange,
+  revocationChange,
+  unrevocationChange,
+  type ElevateRequest,
+  type RevokeRequest,
+  type Target,
+} from './store/lifecycle.js'
+import { memoryStore } from './store/memory-store.js'
+import {
+  revocationKey,
+  type ElevationGrant,
+  type RevocationKind,
+  type StoreSnapshot,
+} from './store/types.js'
 import { createMetrics } from './audit/metrics.js'
 import type { DispatcherStats } from './audit/dispatcher.js'
 import type { UsageReport } from './audit/inventory.js'
@@ -81,6 +98,22 @@ export interface Guard {
   reloadPolicy(): Promise<ReloadResult | undefined>
   /** Snapshot of the counters. */
   stats(): GuardStats
+  /** Revokes a token (`jti`), a client or a subject on every instance sharing the store: 401 until `until`. */
+  revoke(request: RevokeRequest): Promise<void>
+  /** Lifts a revocation. */
+  unrevoke(request: Target): Promise<void>
+  /** Refuses every token (except those of the `except` clients) until switched off. */
+  killSwitch(on: boolean, settings?: { except?: readonly string[]; reason?: string }): Promise<void>
+  /**
+   * Grants extra scopes to a client or subject for `ttl` seconds. Only scopes the policy marks
+   * `elevatable`; a TTL is required and bounded by `maxElevationTtl`. Throws a
+   * `LifecycleError` saying why a request is refused.
+   */
+  elevate(request: ElevateRequest): Promise<ElevationGrant>
+  /** Ends an elevation grant before it expires. */
+  revokeElevation(id: string): Promise<void>
+  /** The active elevation grants. */
+  elevations(): ElevationGrant[]
   /** The usage inventory: per client, granted vs used scopes (undefined when switched off). */
   inventory(): UsageReport | undefined
   /** Counters of the event dispatcher (undefined without sinks). */
@@ -110,12 +143,16 @@ export function createGuard(options: ScopeguardOptions): Guard {
     query: config.queryToken,
     formBody: config.formToken,
   }
+  const store = options.store ?? memoryStore({ clock })
   const auditor = createAuditor(options, clock, (error) =>
     debug('onEvent listener threw, ignored: %O', error),
   )
   const policySource =
     options.policy === undefined ? undefined : createPolicySource(options.policy, auditor.emit)
   const admitsAnonymous = config.optional || policySource !== undefined
+  const unsubscribe = store.subscribe((change, origin) =>
+    auditor.emit(lifecycleEvent(change, origin, clock())),
+  )
   const metrics = createMetrics(
     options.audit?.metrics === true,
     () => counters,
@@ -142,12 +179,23 @@ export function createGuard(options: ScopeguardOptions): Guard {
     if (JWT_SHAPE.test(token)) {
       counters.jwtVerifications++
       const { payload, algorithm } = await verifyJwt(token, config.jwt, now)
+      checkLifetime(payload)
       return toAuthInfo(payload, 'jwt', algorithm, fingerprint)
     }
     if (config.introspection === undefined) throw new TokenInvalidError('unsupported_format')
     counters.introspections++
     const answer = await introspectToken(token, config.introspection, now)
+    checkLifetime(answer)
     return toAuthInfo(answer, 'opaque', undefined, fingerprint)
+  }
+
+  const checkLifetime = (claims: { iat?: unknown; exp?: unknown }): void => {
+    const max = config.maxTokenLifetime
+    if (max === undefined) return
+    const { iat, exp } = claims
+    if (typeof iat !== 'number' || typeof exp !== 'number')
+      throw new TokenInvalidError('claim_invalid')
+    if (exp - iat > max) throw new TokenInvalidError('lifetime_too_long')
   }
 
   const toAuthInfo = (
@@ -232,10 +280,53 @@ export function createGuard(options: ScopeguardOptions): Guard {
     if (hit) counters.cacheHits++
     try {
       const auth = await value
+      const state = store.snapshot()
+      if (!state.empty) return applyState(state, auth)
       return { allowed: true, status: 200, reason: 'allowed', auth }
     } catch (error) {
       return denyFor(error)
     }
+  }
+
+  /** Revocations, the kill switch and elevation grants, read from the store's local snapshot. */
+  const applyState = (state: StoreSnapshot, auth: AuthInfo): Decision => {
+    if (state.unavailable) return deny('verifier_unavailable', challenges.unavailable)
+    const now = clock()
+    const revoked = (kind: RevocationKind, value: string | undefined): boolean => {
+      const found =
+        value === undefined ? undefined : state.revocations.get(revocationKey(kind, value))
+      return found !== undefined && found.until > now
+    }
+    const killed =
+      state.killSwitch !== undefined && !state.killSwitch.except.includes(auth.clientId ?? '')
+    if (
+      killed ||
+      revoked('jti', auth.token.id) ||
+      revoked('clientId', auth.clientId) ||
+      revoked('subject', auth.subject)
+    ) {
+      debug('token refused: revoked%s', killed ? ' (kill switch)' : '')
+      return deny('token_invalid', challenges.invalidToken, { rejection: 'revoked' })
+    }
+    const grants = [...state.grants.values()].filter(
+      (g) =>
+        g.expiresAt > now &&
+        ((g.clientId !== undefined && g.clientId === auth.clientId) ||
+          (g.subject !== undefined && g.subject === auth.subject)),
+    )
+    if (grants.length === 0) return { allowed: true, status: 200, reason: 'allowed', auth }
+    const extra = [...new Set(grants.flatMap((g) => g.scopes))].filter(
+      (scope) => !auth.scopes.has(scope),
+    )
+    const elevated: AuthInfo = Object.freeze({
+      ...auth,
+      scopes: Object.freeze(new Set([...auth.scopes, ...extra])),
+      elevation: Object.freeze({
+        scopes: Object.freeze(extra),
+        grants: Object.freeze(grants.map((g) => g.id)),
+      }),
+    })
+    return { allowed: true, status: 200, reason: 'allowed', auth: elevated }
   }
 
   const denyFor = (error: unknown): Decision => {
@@ -324,9 +415,27 @@ export function createGuard(options: ScopeguardOptions): Guard {
     inventory: () => auditor.inventory()?.report(),
     auditStats: () => auditor.stats(),
     flush: () => auditor.flush(),
+    revoke: async (request) => store.apply(revocationChange(request, clock(), config.revocationTtl)),
+    unrevoke: async (request) => store.apply(unrevocationChange(request)),
+    killSwitch: async (on, settings = {}) => store.apply(killSwitchChange(on, settings, clock())),
+    elevate: async (request) => {
+      const change = elevationChange(
+        request,
+        policySource?.current(),
+        clock(),
+        config.maxElevationTtl,
+      )
+      await store.apply(change)
+      return (change as { grant: ElevationGrant }).grant
+    },
+    revokeElevation: async (id) => store.apply({ op: 'ungrant', id, expired: false }),
+    elevations: () =>
+      [...store.snapshot().grants.values()].filter((grant) => grant.expiresAt > clock()),
     close: async (deadlineMs) => {
       policySource?.close()
+      unsubscribe()
       cache.clear()
+      await store.close()
       await auditor.close(deadlineMs)
     },
   }
@@ -335,7 +444,19 @@ export function createGuard(options: ScopeguardOptions): Guard {
 /** The controls both adapters put on their middleware, bound to the guard. */
 export type GuardControls = Pick<
   Guard,
-  'stats' | 'policy' | 'reloadPolicy' | 'inventory' | 'auditStats' | 'flush' | 'close'
+  | 'revoke'
+  | 'unrevoke'
+  | 'killSwitch'
+  | 'elevate'
+  | 'revokeElevation'
+  | 'elevations'
+  | 'stats'
+  | 'policy'
+  | 'reloadPolicy'
+  | 'inventory'
+  | 'auditStats'
+  | 'flush'
+  | 'close'
 >
 
 /**
@@ -354,5 +475,11 @@ export function guardControls(guard: Guard): GuardControls {
     auditStats: () => guard.auditStats(),
     flush: () => guard.flush(),
     close: (deadlineMs) => guard.close(deadlineMs),
+    revoke: (request) => guard.revoke(request),
+    unrevoke: (request) => guard.unrevoke(request),
+    killSwitch: (on, settings) => guard.killSwitch(on, settings),
+    elevate: (request) => guard.elevate(request),
+    revokeElevation: (id) => guard.revokeElevation(id),
+    elevations: () => guard.elevations(),
   }
 }

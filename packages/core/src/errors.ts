@@ -77,6 +77,8 @@ export type TokenRejection =
   | 'audience_mismatch'
   | 'claim_invalid'
   | 'inactive'
+  | 'revoked'
+  | 'lifetime_too_long'
 
 /** Thrown by token verification: the token cannot be accepted (401 `invalid_token`). */
 export class TokenInvalidError extends ScopeguardError {

@@ -33,6 +33,8 @@ export interface DecisionEvent {
   /** For invalid tokens: why (never sent to the client). */
   readonly rejection: string | undefined
   readonly violations: readonly Violation[]
+  /** Scopes the caller held only through an active elevation grant. */
+  readonly elevated: readonly string[]
 }
 
 /** A policy was loaded, replaced by a new version, or a new version was rejected. */
@@ -111,5 +113,34 @@ export interface FirstUseEvent {
   readonly decisionId: string
 }
 
+/**
+ * A run-time control changed: a revocation, the kill switch, an elevation grant (made,
+ * expired, revoked). `origin` says whether it was applied here or arrived from another
+ * instance through the shared store.
+ */
+export interface LifecycleEvent {
+  readonly type: 'lifecycle'
+  readonly v: 1
+  readonly time: string
+  readonly action:
+    | 'revoked'
+    | 'unrevoked'
+    | 'kill_switch_on'
+    | 'kill_switch_off'
+    | 'elevated'
+    | 'elevation_expired'
+    | 'elevation_revoked'
+  readonly origin: 'local' | 'remote'
+  /** `jti:…`, `clientId:…`, `subject:…`, or the grant id for elevations. */
+  readonly target: string | undefined
+  readonly scopes: readonly string[] | undefined
+  readonly reason: string | undefined
+  readonly approvedBy: string | undefined
+  /** ISO 8601 time when it lapses by itself. */
+  readonly until: string | undefined
+  readonly except: readonly string[] | undefined
+}
+
 /** Everything a guard reports through `onEvent` and its sinks. */
-export type ScopeguardEvent = DecisionEvent | ViolationEvent | FirstUseEvent | PolicyEvent
+export type ScopeguardEvent =
+  DecisionEvent | ViolationEvent | FirstUseEvent | PolicyEvent | LifecycleEvent

@@ -89,3 +89,22 @@ export { memorySink, type MemorySink } from './audit/sinks/memory-sink.js'
 export { otelSink } from './audit/sinks/otel-sink.js'
 export { webhookSink, type WebhookSinkOptions } from './audit/sinks/webhook-sink.js'
 export { usedScopes } from './policy/decide-route.js'
+export type { LifecycleEvent } from './events.js'
+export { memoryStore } from './store/memory-store.js'
+export { applyChange, buildSnapshot } from './store/snapshot.js'
+export {
+  revocationKey,
+  type ElevationGrant,
+  type KillSwitch,
+  type Revocation,
+  type RevocationKind,
+  type Store,
+  type StoreChange,
+  type StoreSnapshot,
+} from './store/types.js'
+export {
+  LifecycleError,
+  type ElevateRequest,
+  type RevokeRequest,
+  type Target,
+} from './store/lifecycle.js'

@@ -1,6 +1,7 @@
 import type { JSONWebKeySet } from 'jose'
 import type { AuditOptions } from './audit/create-auditor.js'
 import type { Sink } from './audit/sink.js'
+import type { Store } from './store/types.js'
 import type { ScopeguardEvent } from './events.js'
 import type { PolicyOption } from './policy/policy-source.js'
 import type { ScopeSource } from './scopes/read-scopes.js'
@@ -80,6 +81,18 @@ export interface ScopeguardOptions {
   sinks?: readonly Sink[]
   /** What is recorded and how: allow sampling, redaction, buffer and batch sizes, onError, inventory, learning period. */
   audit?: AuditOptions
+  /**
+   * Shared run-time state (revocations, kill switch, elevation grants). Default: an
+   * in-memory store for this process; `redisStore()` from @scopeguard/redis shares it
+   * across instances. `guard.close()` closes it.
+   */
+  store?: Store
+  /** Longest elevation a caller may grant, in seconds. Default 28,800 (8 hours). */
+  maxElevationTtl?: number
+  /** How long a revocation without `until` lasts, in seconds. Default 86,400 (a day). */
+  revocationTtl?: number
+  /** Seconds: reject tokens whose lifetime (`exp − iat`) is longer. Off by default. */
+  maxTokenLifetime?: number
   /** The clock, in epoch milliseconds. Default `Date.now`. */
   clock?: () => number
 }

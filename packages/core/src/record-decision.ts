@@ -46,5 +46,6 @@ export function recordDecision(
     missing: decision.allowed ? [] : decision.missingScopes,
     rejection: decision.allowed ? undefined : decision.rejection,
     violations,
+    elevated: auth?.elevation?.scopes ?? [],
   }
 }

@@ -35,6 +35,9 @@ export interface ResolvedOptions {
   readonly realm: string
   readonly optional: boolean
   readonly cacheEntries: number
+  readonly maxTokenLifetime: number | undefined
+  readonly maxElevationTtl: number
+  readonly revocationTtl: number
   readonly clock: () => number
   readonly counters: Counters
 }
@@ -168,6 +171,12 @@ export function resolveOptions(options: ScopeguardOptions): ResolvedOptions {
     realm: options.realm ?? 'api',
     optional: options.optional === true,
     cacheEntries: cache === false ? 0 : positive('cache.maxEntries', cache?.maxEntries, 10_000),
+    maxTokenLifetime:
+      options.maxTokenLifetime === undefined
+        ? undefined
+        : positive('maxTokenLifetime', options.maxTokenLifetime, 0),
+    maxElevationTtl: positive('maxElevationTtl', options.maxElevationTtl, 28_800),
+    revocationTtl: positive('revocationTtl', options.revocationTtl, 86_400),
     clock,
     counters,
   }

@@ -1,0 +1,59 @@
+import type { LifecycleEvent } from '../events.js'
+import type { StoreChange } from './types.js'
+
+/** The audit event of a store change, applied here (`local`) or arriving from another instance. */
+export function lifecycleEvent(
+  change: StoreChange,
+  origin: 'local' | 'remote',
+  now: number,
+): LifecycleEvent {
+  const base = {
+    type: 'lifecycle' as const,
+    v: 1 as const,
+    time: new Date(now).toISOString(),
+    origin,
+    target: undefined,
+    scopes: undefined,
+    reason: undefined,
+    approvedBy: undefined,
+    until: undefined,
+    except: undefined,
+  }
+  switch (change.op) {
+    case 'revoke': {
+      const { kind, value, reason, until } = change.revocation
+      return {
+        ...base,
+        action: 'revoked',
+        target: `${kind}:${value}`,
+        reason,
+        until: new Date(until).toISOString(),
+      }
+    }
+    case 'unrevoke':
+      return { ...base, action: 'unrevoked', target: `${change.kind}:${change.value}` }
+    case 'kill_switch': {
+      const { on, reason, except } = change.killSwitch
+      return { ...base, action: on ? 'kill_switch_on' : 'kill_switch_off', reason, except }
+    }
+    case 'grant': {
+      const { id, clientId, subject, scopes, reason, approvedBy, expiresAt } = change.grant
+      const who = clientId === undefined ? `subject:${subject ?? ''}` : `clientId:${clientId}`
+      return {
+        ...base,
+        action: 'elevated',
+        target: `${who} grant:${id}`,
+        scopes,
+        reason,
+        approvedBy,
+        until: new Date(expiresAt).toISOString(),
+      }
+    }
+    case 'ungrant':
+      return {
+        ...base,
+        action: change.expired ? 'elevation_expired' : 'elevation_revoked',
+        target: `grant:${change.id}`,
+      }
+  }
+}
