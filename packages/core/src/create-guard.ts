@@ -150,6 +150,18 @@ export function createGuard(options: ScopeguardOptions): Guard {
   const policySource =
     options.policy === undefined ? undefined : createPolicySource(options.policy, auditor.emit)
   const admitsAnonymous = config.optional || policySource !== undefined
+  const unsubscribes = [
+    store.onStatus?.((status) =>
+      auditor.emit({
+        type: 'store',
+        v: 1,
+        time: new Date(clock()).toISOString(),
+        state: status.state,
+        error: status.error,
+        failClosed: status.failClosed,
+      }),
+    ),
+  ]
   const unsubscribe = store.subscribe((change, origin) =>
     auditor.emit(lifecycleEvent(change, origin, clock())),
   )
@@ -415,7 +427,8 @@ export function createGuard(options: ScopeguardOptions): Guard {
     inventory: () => auditor.inventory()?.report(),
     auditStats: () => auditor.stats(),
     flush: () => auditor.flush(),
-    revoke: async (request) => store.apply(revocationChange(request, clock(), config.revocationTtl)),
+    revoke: async (request) =>
+      store.apply(revocationChange(request, clock(), config.revocationTtl)),
     unrevoke: async (request) => store.apply(unrevocationChange(request)),
     killSwitch: async (on, settings = {}) => store.apply(killSwitchChange(on, settings, clock())),
     elevate: async (request) => {
@@ -434,6 +447,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
     close: async (deadlineMs) => {
       policySource?.close()
       unsubscribe()
+      for (const stop of unsubscribes) stop?.()
       cache.clear()
       await store.close()
       await auditor.close(deadlineMs)

@@ -141,6 +141,16 @@ export interface LifecycleEvent {
   readonly except: readonly string[] | undefined
 }
 
+/** The shared store's backend became unreachable, reachable again, or was resynced. */
+export interface StoreEvent {
+  readonly type: 'store'
+  readonly v: 1
+  readonly time: string
+  readonly state: 'unavailable' | 'available' | 'resynced'
+  readonly error: string | undefined
+  readonly failClosed: boolean | undefined
+}
+
 /** Everything a guard reports through `onEvent` and its sinks. */
 export type ScopeguardEvent =
-  DecisionEvent | ViolationEvent | FirstUseEvent | PolicyEvent | LifecycleEvent
+  DecisionEvent | ViolationEvent | FirstUseEvent | PolicyEvent | LifecycleEvent | StoreEvent

@@ -89,7 +89,7 @@ export { memorySink, type MemorySink } from './audit/sinks/memory-sink.js'
 export { otelSink } from './audit/sinks/otel-sink.js'
 export { webhookSink, type WebhookSinkOptions } from './audit/sinks/webhook-sink.js'
 export { usedScopes } from './policy/decide-route.js'
-export type { LifecycleEvent } from './events.js'
+export type { LifecycleEvent, StoreEvent } from './events.js'
 export { memoryStore } from './store/memory-store.js'
 export { applyChange, buildSnapshot } from './store/snapshot.js'
 export {
@@ -101,6 +101,7 @@ export {
   type Store,
   type StoreChange,
   type StoreSnapshot,
+  type StoreStatus,
 } from './store/types.js'
 export {
   LifecycleError,

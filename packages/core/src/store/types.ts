@@ -62,7 +62,18 @@ export interface Store {
   apply(change: StoreChange): Promise<void>
   /** Calls `listener` for every change applied here or arriving from another instance. */
   subscribe(listener: (change: StoreChange, origin: 'local' | 'remote') => void): () => void
+  /** For shared stores: reports when the backend becomes unreachable, reachable again, or resynced. */
+  onStatus?(listener: (status: StoreStatus) => void): () => void
   close(): Promise<void>
+}
+
+/** The health of a shared store's backend, as its status events report it. */
+export interface StoreStatus {
+  readonly state: 'unavailable' | 'available' | 'resynced'
+  /** What failed, for `unavailable`. */
+  readonly error?: string
+  /** For `unavailable`: whether requests are now refused (fail closed) or served with the last known state. */
+  readonly failClosed?: boolean
 }
 
 /** The key of a revocation in a snapshot. */

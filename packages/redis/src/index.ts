@@ -1,0 +1,6 @@
+export {
+  redisStore,
+  type RedisCommands,
+  type RedisConnection,
+  type RedisStoreOptions,
+} from './redis-store.js'

@@ -1,0 +1,211 @@
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { PolicyDocument, ScopeguardEvent, ScopeguardOptions } from '@scopeguard/core'
+import { redisStore } from '@scopeguard/redis'
+import { startExpressApi, startKoaApi, type TestApi } from '../support/apps.js'
+import { bearer, send } from '../support/http.js'
+import { startRedis, type RedisServer } from '../support/redis-server.js'
+
+const issuer = 'https://auth.example.com'
+const audience = 'https://items-api.scopeguard.test'
+const policy: PolicyDocument = {
+  version: 1,
+  scopes: {
+    'read:items': {},
+    'write:items': { implies: ['read:items'], elevatable: true },
+    'delete:items': {},
+    admin: {},
+  },
+  routes: {
+    'GET /health': { public: true },
+    'GET /items': 'read:items',
+    'POST /items': 'write:items',
+    'DELETE /items/:id': 'delete:items or admin',
+    'GET /whoami': 'read:items',
+  },
+}
+let keys: ScopeguardOptions['keys']
+let sign: (claims: Record<string, unknown>) => Promise<string>
+let redis: RedisServer
+
+beforeAll(async () => {
+  redis = await startRedis()
+  const pair = await generateKeyPair('ES256', { extractable: true })
+  keys = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1' }] }
+  sign = (claims) => {
+    const now = Math.floor(Date.now() / 1000)
+    return new SignJWT({
+      iss: issuer,
+      aud: audience,
+      iat: now,
+      exp: now + 600,
+      scope: 'read:items',
+      ...claims,
+    })
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' })
+      .sign(pair.privateKey)
+  }
+})
+afterAll(() => redis?.stop())
+
+/** Polls until `url` answers `status` with `token`; returns the milliseconds it took. */
+async function until(
+  url: string,
+  token: string,
+  status: number,
+  options: { method?: string; limit?: number } = {},
+): Promise<number> {
+  const started = performance.now()
+  let last = 0
+  while (performance.now() - started < (options.limit ?? 5000)) {
+    last = (await send(url, { method: options.method ?? 'GET', headers: [bearer(token)] })).status
+    if (last === status) return performance.now() - started
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  throw new Error(`${url} still answers ${last}, expected ${status}`)
+}
+
+async function pair(
+  prefix: string,
+  extra: Partial<ScopeguardOptions> = {},
+): Promise<{ apis: TestApi[]; events: ScopeguardEvent[][] }> {
+  const events: ScopeguardEvent[][] = [[], []]
+  const apis = [
+    await startExpressApi({
+      issuer,
+      audience,
+      keys,
+      policy,
+      store: redisStore({ url: redis.url, prefix }),
+      onEvent: (e) => events[0]?.push(e),
+      ...extra,
+    }),
+    await startKoaApi({
+      issuer,
+      audience,
+      keys,
+      policy,
+      store: redisStore({ url: redis.url, prefix }),
+      onEvent: (e) => events[1]?.push(e),
+      ...extra,
+    }),
+  ]
+  // Both instances have connected and synced once they report it.
+  const deadline = Date.now() + 5000
+  while (
+    !events.every((list) => list.some((e) => e.type === 'store' && e.state === 'resynced')) &&
+    Date.now() < deadline
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  return { apis, events }
+}
+
+describe('@scopeguard/redis: state shared by two instances (Express and Koa) through a real redis-server', () => {
+  it('enforces a revocation made on one instance, and one made from outside, on both within a second', async () => {
+    const { apis } = await pair('t1:')
+    const outside = redisStore({ url: redis.url, prefix: 't1:' }) // what the CLI does
+    try {
+      const token = await sign({ client_id: 'reader', jti: 'tok-1' })
+      const other = await sign({ client_id: 'writer', sub: 'bob' })
+      for (const api of apis)
+        expect((await send(`${api.url}/items`, { headers: [bearer(token)] })).status).toBe(200)
+
+      await apis[0]?.revoke({ clientId: 'reader', reason: 'compromised integration' })
+      const viaInstance = await Promise.all(
+        apis.map((api) => until(`${api.url}/items`, token, 401)),
+      )
+      await outside.apply({
+        op: 'revoke',
+        revocation: {
+          kind: 'subject',
+          value: 'bob',
+          reason: 'left the company',
+          until: Date.now() + 60_000,
+          at: Date.now(),
+        },
+      })
+      const viaOutside = await Promise.all(apis.map((api) => until(`${api.url}/items`, other, 401)))
+      console.log(
+        `revocation propagation: via an instance ${viaInstance.map((ms) => `${ms.toFixed(0)} ms`).join(', ')}; from outside ${viaOutside.map((ms) => `${ms.toFixed(0)} ms`).join(', ')}`,
+      )
+      for (const ms of [...viaInstance, ...viaOutside]) expect(ms).toBeLessThan(1000)
+    } finally {
+      await outside.close()
+      for (const api of apis) await api.close()
+    }
+  })
+
+  it('an elevation with a 2-second TTL allows a call on both instances, and both deny it after expiry', async () => {
+    const { apis, events } = await pair('t2:')
+    try {
+      const token = await sign({ client_id: 'reader' })
+      for (const api of apis)
+        expect(
+          (await send(`${api.url}/items`, { method: 'POST', headers: [bearer(token)] })).status,
+        ).toBe(403)
+      await apis[1]?.elevate({
+        clientId: 'reader',
+        scopes: ['write:items'],
+        ttl: 2,
+        reason: 'data fix INC-9',
+        approvedBy: 'sre-lead',
+      })
+      for (const api of apis)
+        await until(`${api.url}/items`, token, 201, { method: 'POST', limit: 1000 })
+      for (const api of apis)
+        await until(`${api.url}/items`, token, 403, { method: 'POST', limit: 3000 })
+      expect(
+        events[0]?.filter((e) => e.type === 'lifecycle').map((e) => [e.action, e.origin]),
+      ).toEqual([
+        ['elevated', 'remote'],
+        ['elevation_expired', 'local'],
+      ])
+    } finally {
+      for (const api of apis) await api.close()
+    }
+  })
+
+  it('keeps serving the last known state while Redis is down (or refuses, when failing closed), and resyncs after a restart', async () => {
+    const { apis, events } = await pair('t3:')
+    const closed = await startExpressApi({
+      issuer,
+      audience,
+      keys,
+      policy,
+      store: redisStore({ url: redis.url, prefix: 't3:', failClosed: true }),
+    })
+    try {
+      const revoked = await sign({ client_id: 'mallory' })
+      const token = await sign({ client_id: 'reader' })
+      await apis[0]?.revoke({ clientId: 'mallory', reason: 'abuse' })
+      for (const api of apis) await until(`${api.url}/items`, revoked, 401)
+      await until(`${closed.url}/items`, token, 200)
+
+      await redis.kill()
+      const statuses: number[] = []
+      for (let i = 0; i < 50; i++) {
+        for (const api of apis)
+          statuses.push((await send(`${api.url}/items`, { headers: [bearer(token)] })).status)
+        for (const api of apis)
+          expect((await send(`${api.url}/items`, { headers: [bearer(revoked)] })).status).toBe(401)
+      }
+      expect(new Set(statuses)).toEqual(new Set([200]))
+      await until(`${closed.url}/items`, token, 503, { limit: 3000 })
+      for (const list of events)
+        expect(list.some((e) => e.type === 'store' && e.state === 'unavailable')).toBe(true)
+
+      await redis.restart() // empty: what was revoked before is gone with the data
+      for (const api of [...apis, closed])
+        await until(`${api.url}/items`, revoked, 200, { limit: 8000 })
+      for (const list of events)
+        expect(list.some((e) => e.type === 'store' && e.state === 'available')).toBe(true)
+      await apis[1]?.revoke({ clientId: 'reader', reason: 'after the restart' })
+      for (const api of [...apis, closed])
+        await until(`${api.url}/items`, token, 401, { limit: 1000 })
+    } finally {
+      await closed.close()
+      for (const api of apis) await api.close()
+    }
+  })
+})
