@@ -56,6 +56,12 @@ function describeEvents(): string[] {
       lines.push(`policy ${event.action} ${event.version}`)
       continue
     }
+    if (event.type === 'first_use') {
+      lines.push(`first use of ${event.scope} by ${event.clientId}`)
+      continue
+    }
+    // Violations are listed with their decision below; lifecycle and store events do not occur here.
+    if (event.type !== 'decision') continue
     const who = event.clientId ?? 'anonymous'
     const where = event.route ?? event.path ?? ''
     const why = event.allowed
