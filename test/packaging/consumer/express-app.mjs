@@ -1,6 +1,5 @@
 // A user's Express 5 app, run from the packed @scopeguard/express by test/packaging.
 // SG_ISSUER and SG_AUDIENCE name the local authorization server and this API.
-/* global process, console */
 import express from 'express'
 import { requireScopes, scopeguard } from '@scopeguard/express'
 

@@ -1,6 +1,5 @@
 // A user's Koa 3 app with @koa/router, run from the packed @scopeguard/koa by test/packaging.
 // SG_ISSUER and SG_AUDIENCE name the local authorization server and this API.
-/* global process, console */
 import Router from '@koa/router'
 import Koa from 'koa'
 import { requireScopes, scopeguard } from '@scopeguard/koa'

@@ -1,7 +1,6 @@
 // A CommonJS user: require()s each package named on the command line (Node.js >= 20.19 loads
 // ESM through require) and prints, as JSON, the type of each export and whether the package's
 // ScopeguardConfigError is the very class of @scopeguard/core (one copy, so `instanceof` works).
-/* global require, process, console */
 /* eslint-disable @typescript-eslint/no-require-imports -- require() is what this file tests */
 'use strict'
 
