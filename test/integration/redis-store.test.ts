@@ -1,7 +1,7 @@
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PolicyDocument, ScopeguardEvent, ScopeguardOptions } from '@scopeguard/core'
-import { redisStore } from '@scopeguard/redis'
+import { redisStore, runDrill } from '@scopeguard/redis'
 import { startExpressApi, startKoaApi, type TestApi } from '../support/apps.js'
 import { bearer, send } from '../support/http.js'
 import { startRedis, type RedisServer } from '../support/redis-server.js'
@@ -205,6 +205,28 @@ describe('@scopeguard/redis: state shared by two instances (Express and Koa) thr
         await until(`${api.url}/items`, token, 401, { limit: 1000 })
     } finally {
       await closed.close()
+      for (const api of apis) await api.close()
+    }
+  })
+
+  it('a breach drill finds both live instances and measures how long each took to enforce the canary revocation', async () => {
+    const { apis } = await pair('t4:')
+    try {
+      const canary = await sign({ client_id: 'canary' })
+      const report = await runDrill({
+        url: redis.url,
+        prefix: 't4:',
+        clientId: 'canary',
+        discover: 1500,
+      })
+      console.log(
+        `drill: ${report.instances.map((i) => `${i.name} ${i.enforcedAfter?.toFixed(0) ?? 'never'} ms`).join(', ')}`,
+      )
+      expect(report.instances).toHaveLength(2)
+      for (const instance of report.instances) expect(instance.enforcedAfter).toBeLessThan(1000)
+      expect(report.restored).toBe(true)
+      for (const api of apis) await until(`${api.url}/items`, canary, 200, { limit: 1000 })
+    } finally {
       for (const api of apis) await api.close()
     }
   })

@@ -1,4 +1,7 @@
+export { runDrill, type DrillInstance, type DrillReport } from './drill.js'
 export {
+  changeKey,
+  drillChannels,
   redisStore,
   type RedisCommands,
   type RedisConnection,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
 import createDebug from 'debug'
 import { createClient } from 'redis'
 import {
@@ -58,7 +59,36 @@ export interface RedisStoreOptions {
    * known state. Default false.
    */
   readonly failClosed?: boolean
+  /** How this instance names itself in heartbeats (drills list it). Default `hostname:pid`. */
+  readonly name?: string
+  /** Milliseconds between heartbeats on `<prefix>heartbeats`. Default 1,000. */
+  readonly heartbeatInterval?: number
   readonly clock?: () => number
+}
+
+/** The channels a store publishes on, besides `<prefix>changes`. */
+export function drillChannels(prefix: string): {
+  heartbeats: string
+  acks: string
+  changes: string
+} {
+  return { heartbeats: `${prefix}heartbeats`, acks: `${prefix}acks`, changes: `${prefix}changes` }
+}
+
+/** A short, stable description of a change, as acknowledgements name it. */
+export function changeKey(change: StoreChange): string {
+  switch (change.op) {
+    case 'revoke':
+      return `revoke:${change.revocation.kind}:${change.revocation.value}:${change.revocation.at}`
+    case 'unrevoke':
+      return `unrevoke:${change.kind}:${change.value}`
+    case 'kill_switch':
+      return `kill_switch:${String(change.killSwitch.on)}:${change.killSwitch.at}`
+    case 'grant':
+      return `grant:${change.grant.id}`
+    case 'ungrant':
+      return `ungrant:${change.id}`
+  }
 }
 
 /**
@@ -75,7 +105,8 @@ export interface RedisStoreOptions {
  */
 export function redisStore(options: RedisStoreOptions = {}): Store {
   const prefix = options.prefix ?? 'scopeguard:'
-  const channel = `${prefix}changes`
+  const { changes: channel, heartbeats, acks } = drillChannels(prefix)
+  const name = options.name ?? `${hostname()}:${process.pid}`
   const clock = options.clock ?? Date.now
   const instance = randomUUID()
   const client =
@@ -132,6 +163,12 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
     if (change.op === 'ungrant') clearTimeout(timers.get(change.id))
     rebuild()
     for (const listener of listeners) listener(change, origin)
+    // Tells drills that this instance now enforces the change.
+    if (available) {
+      client
+        .publish(acks, JSON.stringify({ instance, name, change: changeKey(change) }))
+        .catch(() => undefined)
+    }
   }
 
   const resync = async (): Promise<void> => {
@@ -212,6 +249,11 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
   })
   const interval = setInterval(resyncSafely, options.resyncInterval ?? 30_000)
   interval.unref()
+  const heartbeat = setInterval(() => {
+    if (available)
+      client.publish(heartbeats, JSON.stringify({ instance, name })).catch(() => undefined)
+  }, options.heartbeatInterval ?? 1000)
+  heartbeat.unref()
 
   const write = async (change: StoreChange): Promise<void> => {
     const now = clock()
@@ -261,6 +303,7 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
     async close() {
       closed = true
       clearInterval(interval)
+      clearInterval(heartbeat)
       for (const timer of timers.values()) clearTimeout(timer)
       await ready
       for (const connection of [subscriber, client]) {
