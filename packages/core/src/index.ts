@@ -104,7 +104,11 @@ export {
   type StoreStatus,
 } from './store/types.js'
 export {
+  elevationChange,
+  killSwitchChange,
   LifecycleError,
+  revocationChange,
+  unrevocationChange,
   type ElevateRequest,
   type RevokeRequest,
   type Target,
