@@ -318,7 +318,8 @@ export function createGuard(options: ScopeguardOptions): Guard {
       revoked('subject', auth.subject)
     ) {
       debug('token refused: revoked%s', killed ? ' (kill switch)' : '')
-      return deny('token_invalid', challenges.invalidToken, { rejection: 'revoked' })
+      // The caller is known (the token itself was valid): the audit trail says whose token it was.
+      return deny('token_invalid', challenges.invalidToken, { rejection: 'revoked', auth })
     }
     const grants = [...state.grants.values()].filter(
       (g) =>
@@ -369,9 +370,11 @@ export function createGuard(options: ScopeguardOptions): Guard {
     const granted =
       policySource === undefined ? auth.scopes : expandScopes(policySource.current(), auth.scopes)
     if (satisfies(requirement, granted)) {
-      // With a policy, usage is counted where the route is judged; here only without one.
-      const used = policySource === undefined ? usedScopes(undefined, requirement, auth) : []
-      return report({ allowed: true, status: 200, reason: 'allowed', auth }, judged, used)
+      const allowed: Decision = { allowed: true, status: 200, reason: 'allowed', auth }
+      // With a policy, the route's decision records the request and counts its usage; an
+      // allowed requireScopes() next to it adds nothing, so only its denials are recorded.
+      if (policySource !== undefined) return allowed
+      return report(allowed, judged, usedScopes(undefined, requirement, auth))
     }
     const missing = missingScopes(requirement, granted)
     debug('insufficient scope for %s: missing %o', requirement.source, missing)

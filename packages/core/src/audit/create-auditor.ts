@@ -1,4 +1,5 @@
 import type { AuthInfo } from '../auth-info.js'
+import { ScopeguardConfigError } from '../errors.js'
 import type { Decision } from '../decision.js'
 import type { DecisionEvent, FirstUseEvent, ScopeguardEvent, ViolationEvent } from '../events.js'
 import { recordDecision, type DecisionContext } from '../record-decision.js'
@@ -63,6 +64,7 @@ export function createAuditor(
   onListenerError: (error: unknown) => void,
 ): Auditor {
   const audit = options.audit ?? {}
+  checkAuditOptions(options.sinks, audit)
   const listener = options.onEvent
   const dispatcher: Dispatcher | undefined =
     options.sinks !== undefined && options.sinks.length > 0
@@ -160,7 +162,11 @@ function observe(
   context: DecisionContext,
 ): string[] {
   const clientId = auth.clientId as string
-  inventory.observeGrant(clientId, auth.scopes)
+  const elevated = new Set(auth.elevation?.scopes ?? [])
+  inventory.observeGrant(
+    clientId,
+    [...auth.scopes].filter((scope) => !elevated.has(scope)),
+  )
   if (!decided.allowed || used.length === 0) return []
   return inventory.observeUse(
     clientId,
@@ -186,5 +192,47 @@ function violationEvent(
     clientId: record.clientId,
     subject: record.subject,
     tokenId: record.tokenId,
+  }
+}
+
+function checkAuditOptions(sinks: readonly Sink[] | undefined, audit: AuditOptions): void {
+  const fail = (message: string): never => {
+    throw new ScopeguardConfigError(message)
+  }
+  if (
+    sinks !== undefined &&
+    (!Array.isArray(sinks) || sinks.some((sink) => typeof sink?.write !== 'function'))
+  ) {
+    fail('sinks must be a list of sinks, each with a write(events) function')
+  }
+  const { allow, redact, learningPeriod } = audit
+  if (
+    allow !== undefined &&
+    allow !== 'all' &&
+    allow !== 'none' &&
+    !(typeof allow === 'number' && allow > 0 && allow <= 1)
+  ) {
+    fail("audit.allow must be 'all', 'none' or a sampling rate in (0, 1]")
+  }
+  if (
+    redact !== undefined &&
+    (!Array.isArray(redact) || redact.some((field) => typeof field !== 'string'))
+  ) {
+    fail('audit.redact must be a list of event field names')
+  }
+  if (
+    learningPeriod !== undefined &&
+    !(typeof learningPeriod === 'number' && learningPeriod >= 0)
+  ) {
+    fail('audit.learningPeriod must be a number of seconds ≥ 0')
+  }
+  for (const name of ['bufferSize', 'batchSize', 'flushInterval', 'sinkTimeout'] as const) {
+    const value = audit[name]
+    if (
+      value !== undefined &&
+      !(typeof value === 'number' && Number.isInteger(value) && value >= 1)
+    ) {
+      fail(`audit.${name} must be a whole number ≥ 1`)
+    }
   }
 }

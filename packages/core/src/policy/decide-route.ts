@@ -142,7 +142,11 @@ function checkBaseline(policy: CompiledPolicy, auth: AuthInfo, violations: Viola
   const clientId = auth.clientId
   const client = clientId === undefined ? undefined : policy.clients.get(clientId)
   if (client !== undefined) {
-    const extra = [...auth.scopes].filter((scope) => !client.allow.has(scope))
+    // Scopes held through an elevation grant are granted on purpose, not over-scoping.
+    const elevated = new Set(auth.elevation?.scopes ?? [])
+    const extra = [...auth.scopes].filter(
+      (scope) => !client.allow.has(scope) && !elevated.has(scope),
+    )
     if (extra.length > 0) {
       violations.push({
         type: 'over_scope',
@@ -233,10 +237,16 @@ export function usedScopes(
     candidate.every((s) => granted.has(s)),
   )
   if (alternative === undefined) return []
-  return [...auth.scopes].filter((scope) => {
-    const implied = policy?.closure.get(scope)
-    return implied === undefined
-      ? alternative.includes(scope)
-      : alternative.some((s) => implied.has(s))
-  })
+  // A needed scope the token holds itself is what was used; only a scope it lacks counts as
+  // used through the broader scopes that imply it (so an over-broad grant still shows unused).
+  const used = new Set<string>()
+  for (const needed of alternative) {
+    if (auth.scopes.has(needed)) {
+      used.add(needed)
+      continue
+    }
+    for (const scope of auth.scopes)
+      if (policy?.closure.get(scope)?.has(needed) === true) used.add(scope)
+  }
+  return [...used]
 }
