@@ -58,9 +58,9 @@ describe('scopeguard coverage', () => {
       path: '/api/v1/tenants/:tenantId/items',
       rule: 'GET /api/v1/tenants/:tenantId/items',
     })
-    // router.all() is listed method by method; every one is judged by the ALL rule.
+    // router.all() is listed once, as ALL, and judged by the ALL rule.
     expect(report.routes).toContainEqual({
-      method: 'PUT',
+      method: 'ALL',
       path: '/api/v1/everything',
       rule: 'ALL /api/v1/everything',
     })

@@ -1,11 +1,11 @@
 import {
+  createChallenges,
   decideRoute,
   type AuthInfo,
   type CompiledPolicy,
   type Decision,
   type Violation,
 } from '@scopeguard/core'
-import { createChallenges } from './challenges.js'
 import {
   baselineStep,
   conditionStep,

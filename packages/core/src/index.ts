@@ -113,3 +113,4 @@ export {
   type RevokeRequest,
   type Target,
 } from './store/lifecycle.js'
+export { createChallenges, type Challenges, type DenialResponse } from './responses.js'

@@ -14,9 +14,9 @@ interface LayerLike {
 
 /**
  * Lists the routes an Express 5 app registers, with full templates (mount prefixes of
- * Routers included), in registration order, as the policy names them. Routes under a RegExp
- * path or inside a mounted sub-application cannot be named by a template and are listed
- * with the path `<unplaced>`.
+ * Routers included), in registration order, as the policy names them. A route under a RegExp
+ * path is listed as `<unplaced>`; a mounted sub-application, whose routes the parent cannot
+ * read, as one `ALL <sub-app> /mount` entry (list the sub-app itself for its routes).
  *
  * @example
  * listRoutes(app) // => [{ method: 'GET', path: '/api/items/:id' }, …]
@@ -44,6 +44,10 @@ function walk(stack: readonly LayerLike[], prefix: string, into: RegisteredRoute
       for (const mount of mounts) {
         if (typeof mount === 'string') walk(layer.handle.stack, join(prefix, mount), into)
       }
+    } else if ((layer.handle as { name?: string } | undefined)?.name === 'mounted_app') {
+      // A sub-app's routes cannot be read from the parent: list the mount so coverage shows it.
+      const mount = typeof layer.rawPath === 'string' ? join(prefix, layer.rawPath) : prefix
+      into.push({ method: 'ALL', path: `<sub-app> ${mount}` })
     }
   }
 }

@@ -7,6 +7,8 @@ export interface RegisteredRoute {
   readonly path: string
 }
 
+const ALL_THRESHOLD = 10
+
 interface RouterLike {
   stack: { path: string | RegExp; methods: string[] }[]
 }
@@ -25,6 +27,11 @@ export function listRoutes(app: Koa): RegisteredRoute[] {
     const router = (fn as Middleware & { router?: RouterLike }).router
     for (const layer of router?.stack ?? []) {
       const path = typeof layer.path === 'string' ? layer.path : '<unplaced>'
+      // router.all() registers every method Node knows: one ALL entry reads better.
+      if (layer.methods.length > ALL_THRESHOLD) {
+        routes.push({ method: 'ALL', path })
+        continue
+      }
       for (const method of layer.methods) {
         if (method === 'HEAD' && layer.methods.includes('GET')) continue
         routes.push({ method, path })

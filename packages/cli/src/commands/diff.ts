@@ -1,6 +1,5 @@
-import { diffPolicies } from '@scopeguard/core'
+import { diffPolicies, type PolicyChange } from '@scopeguard/core'
 import { flag, formatOption, type Command } from '../command.js'
-import { diffCatalog, type PolicyDiffChange } from '../diff-catalog.js'
 import { EXIT } from '../errors.js'
 import type { Output } from '../io.js'
 import { readPolicy, type LoadedPolicy } from '../read-policy.js'
@@ -48,11 +47,10 @@ export const diff: Command = {
     // One after the other, so that the first of two unreadable policies is the one reported.
     const before = await readPolicy(args.positionals[0] ?? '', cwd)
     const after = await readPolicy(args.positionals[1] ?? '', cwd)
-    const changes = [
-      ...diffPolicies(before.policy, after.policy),
-      ...diffCatalog(before.policy, after.policy),
-    ].sort((a, b) => KINDS.indexOf(a.kind) - KINDS.indexOf(b.kind))
-    const count = (kind: PolicyDiffChange['kind']) => changes.filter((c) => c.kind === kind).length
+    const changes = diffPolicies(before.policy, after.policy).sort(
+      (a, b) => KINDS.indexOf(a.kind) - KINDS.indexOf(b.kind),
+    )
+    const count = (kind: PolicyChange['kind']) => changes.filter((c) => c.kind === kind).length
     const summary = {
       widening: count('widening'),
       narrowing: count('narrowing'),
@@ -84,7 +82,7 @@ export const diff: Command = {
   },
 }
 
-type Summary = Record<PolicyDiffChange['kind'], number>
+type Summary = Record<PolicyChange['kind'], number>
 
 function summaryText(summary: Summary): string {
   return `${summary.widening} widening, ${summary.narrowing} narrowing, ${summary.neutral} neutral`
@@ -94,7 +92,7 @@ function printText(
   out: Output,
   before: LoadedPolicy,
   after: LoadedPolicy,
-  changes: readonly PolicyDiffChange[],
+  changes: readonly PolicyChange[],
   summary: Summary,
   failed: boolean,
 ): void {
@@ -108,7 +106,7 @@ function printText(
     )
     return
   }
-  const width = (pick: (change: PolicyDiffChange) => string) =>
+  const width = (pick: (change: PolicyChange) => string) =>
     Math.max(...changes.map((change) => pick(change).length))
   const kindWidth = width((c) => c.kind)
   const subjectWidth = width((c) => c.subject)
@@ -137,7 +135,7 @@ function printMarkdown(
   out: Output,
   before: LoadedPolicy,
   after: LoadedPolicy,
-  changes: readonly PolicyDiffChange[],
+  changes: readonly PolicyChange[],
   summary: Summary,
   failed: boolean,
 ): void {

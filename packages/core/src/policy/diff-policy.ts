@@ -4,8 +4,8 @@ import type { CompiledPolicy, CompiledRoute } from './types.js'
 export interface PolicyChange {
   /** `widening` grants more than before; `narrowing` grants less; `neutral` neither. */
   readonly kind: 'widening' | 'narrowing' | 'neutral'
-  /** What changed: `route`, `client`, `contract` or `defaults`. */
-  readonly subject: 'route' | 'client' | 'contract' | 'defaults'
+  /** What changed: `route`, `client`, `contract`, `defaults` or `catalog` (a scope's `implies` or `elevatable`). */
+  readonly subject: 'route' | 'client' | 'contract' | 'defaults' | 'catalog'
   /** The rule key, client id, contract name or default name. */
   readonly name: string
   readonly description: string
@@ -135,7 +135,63 @@ export function diffPolicies(before: CompiledPolicy, after: CompiledPolicy): Pol
       `${d0.unknownClients} → ${d1.unknownClients}`,
     )
   }
+  diffCatalog(before, after, add)
   return changes
+}
+
+/**
+ * Changes to the scope catalog: a scope that implies more than before lets every token
+ * holding it satisfy more rules (widening) though no rule changed; one that implies less, the
+ * reverse; a scope made `elevatable` may now be granted by just-in-time elevation. Scopes
+ * added to or removed from the catalog are neutral (validation ensures nothing names a
+ * removed one).
+ */
+function diffCatalog(
+  before: CompiledPolicy,
+  after: CompiledPolicy,
+  add: (
+    kind: PolicyChange['kind'],
+    subject: PolicyChange['subject'],
+    name: string,
+    description: string,
+  ) => void,
+): void {
+  for (const name of new Set([...before.closure.keys(), ...after.closure.keys()])) {
+    const old = before.closure.get(name)
+    const next = after.closure.get(name)
+    if (old === undefined || next === undefined) {
+      add(
+        'neutral',
+        'catalog',
+        name,
+        old === undefined ? 'scope added to the catalog' : 'scope removed from the catalog',
+      )
+      continue
+    }
+    const gained = [...next].filter((scope) => !old.has(scope))
+    const lost = [...old].filter((scope) => !next.has(scope))
+    if (gained.length > 0) {
+      const also = lost.length > 0 ? ` (and no longer ${lost.join(' ')})` : ''
+      add(
+        'widening',
+        'catalog',
+        name,
+        `now implies ${gained.join(' ')}: tokens holding it satisfy more rules${also}`,
+      )
+    } else if (lost.length > 0) {
+      add('narrowing', 'catalog', name, `no longer implies ${lost.join(' ')}`)
+    }
+    const was = before.document.scopes[name]?.elevatable === true
+    const is = after.document.scopes[name]?.elevatable === true
+    if (was !== is) {
+      add(
+        is ? 'widening' : 'narrowing',
+        'catalog',
+        name,
+        is ? 'made elevatable: just-in-time elevation may grant it' : 'no longer elevatable',
+      )
+    }
+  }
 }
 
 function diffRoute(
