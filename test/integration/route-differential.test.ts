@@ -601,14 +601,16 @@ describe('route-layer defects', () => {
       }),
     )
     try {
+      // A token without `admin` reaches the route layer (an anonymous request is refused
+      // earlier, by the guard, because no public rule matches the path).
       const response = await send(`${api.url}/admin/users`, {
-        headers: [['X-Request-Id', 'sub-1']],
+        headers: [['X-Request-Id', 'sub-1'], bearer(await tokenFor(['other']))],
       })
       expect({
         status: response.status,
         handler: response.headers['x-handler'] ?? null,
         judged: api.decisions('sub-1').map((r) => r.route),
-      }).toEqual({ status: 401, handler: null, judged: ['/admin/users'] })
+      }).toEqual({ status: 403, handler: null, judged: ['/admin/users'] })
     } finally {
       await api.close()
     }
@@ -691,13 +693,13 @@ describe('route-layer defects', () => {
     )
     try {
       const response = await send(`${api.url}/admin/users`, {
-        headers: [['X-Request-Id', 'koa-1']],
+        headers: [['X-Request-Id', 'koa-1'], bearer(await tokenFor(['other']))],
       })
       expect({
         status: response.status,
         handler: response.headers['x-handler'] ?? null,
         judged: api.decisions('koa-1').map((r) => r.route),
-      }).toEqual({ status: 401, handler: null, judged: ['/admin/users'] })
+      }).toEqual({ status: 403, handler: null, judged: ['/admin/users'] })
     } finally {
       await api.close()
     }

@@ -46,6 +46,8 @@ import { createTokenCache, tokenCacheKey } from './verify/token-cache.js'
 import { verifyJwt } from './verify/verify-jwt.js'
 
 const debug = createDebug('scopeguard:decision')
+/** The largest time a Date can hold, in epoch seconds. */
+const MAX_EPOCH = 8.64e12
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 
 /** Counters of a guard: what it verified, fetched and answered from cache. */
@@ -149,7 +151,6 @@ export function createGuard(options: ScopeguardOptions): Guard {
   )
   const policySource =
     options.policy === undefined ? undefined : createPolicySource(options.policy, auditor.emit)
-  const admitsAnonymous = config.optional || policySource !== undefined
   const unsubscribes = [
     store.onStatus?.((status) =>
       auditor.emit({
@@ -191,14 +192,30 @@ export function createGuard(options: ScopeguardOptions): Guard {
     if (JWT_SHAPE.test(token)) {
       counters.jwtVerifications++
       const { payload, algorithm } = await verifyJwt(token, config.jwt, now)
-      checkLifetime(payload)
+      checkClaims(payload)
       return toAuthInfo(payload, 'jwt', algorithm, fingerprint)
     }
     if (config.introspection === undefined) throw new TokenInvalidError('unsupported_format')
     counters.introspections++
     const answer = await introspectToken(token, config.introspection, now)
-    checkLifetime(answer)
+    checkClaims(answer)
     return toAuthInfo(answer, 'opaque', undefined, fingerprint)
+  }
+
+  const checkClaims = (claims: Record<string, unknown>): void => {
+    // A token bound to a key (DPoP cnf.jkt, mTLS cnf.x5t#S256) must not work as a plain
+    // bearer token: whoever stole it would not need the key (RFC 9449 §7.2, RFC 8705 §3).
+    if (Object.hasOwn(claims, 'cnf')) throw new TokenInvalidError('key_bound')
+    for (const name of ['exp', 'iat', 'nbf']) {
+      const value = claims[name]
+      if (
+        value !== undefined &&
+        !(typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_EPOCH)
+      ) {
+        throw new TokenInvalidError('claim_invalid')
+      }
+    }
+    checkLifetime(claims)
   }
 
   const checkLifetime = (claims: { iat?: unknown; exp?: unknown }): void => {
@@ -275,7 +292,17 @@ export function createGuard(options: ScopeguardOptions): Guard {
     const found = extractToken(request, transports, config.maxTokenLength)
     switch (found.kind) {
       case 'none':
-        return admitsAnonymous ? anonymous : deny('token_missing', challenges.missing)
+        if (config.optional) return anonymous
+        // With a policy, only a request that could reach a public rule passes without a token:
+        // handlers outside the routers (app.use middleware, static files) are never judged by
+        // a rule, so they must not become reachable anonymously.
+        if (
+          policySource !== undefined &&
+          policySource.current().isPublicPath(request.method, request.path ?? '/')
+        ) {
+          return anonymous
+        }
+        return deny('token_missing', challenges.missing)
       case 'invalid_request':
         debug('invalid request: %s', found.detail)
         return deny('request_invalid', challenges.invalidRequest)

@@ -78,6 +78,7 @@ export type TokenRejection =
   | 'claim_invalid'
   | 'inactive'
   | 'revoked'
+  | 'key_bound'
   | 'lifetime_too_long'
 
 /** Thrown by token verification: the token cannot be accepted (401 `invalid_token`). */

@@ -75,16 +75,16 @@ export function resolveOptions(options: ScopeguardOptions): ResolvedOptions {
 
   const credentials = checkIntrospection(options)
   const metadata = new Map<string, IssuerMetadata>()
-  const metadataOf = (url: URL): IssuerMetadata => {
-    let found = metadata.get(url.href)
+  const metadataOf = (issuer: string): IssuerMetadata => {
+    let found = metadata.get(issuer)
     if (found === undefined) {
-      found = createIssuerMetadata(url, credentials, {
+      found = createIssuerMetadata(issuer, credentials, {
         fetch: fetchImpl,
         timeout,
         clock,
         onFetch: () => counters.discoveryRequests++,
       })
-      metadata.set(url.href, found)
+      metadata.set(issuer, found)
     }
     return found
   }
@@ -104,13 +104,13 @@ export function resolveOptions(options: ScopeguardOptions): ResolvedOptions {
   if (jwksUri && staticKeys)
     throw new ScopeguardConfigError('give either jwksUri or keys, not both')
 
-  const keySourceOf = (issuer: string, url: URL): GetKey => {
+  const keySourceOf = (issuer: string): GetKey => {
     const asymmetric: GetKey = staticKeys
       ? createStaticKeySource(staticKeys)
       : createRemoteKeySource(
           jwksUri
             ? () => Promise.resolve(jwksUri)
-            : async () => jwksUriOf(await metadataOf(url)(), issuer),
+            : async () => jwksUriOf(await metadataOf(issuer)(), issuer),
           { fetch: fetchImpl, clock, timing, stats: counters },
         )
     if (secret === undefined) return asymmetric
@@ -119,9 +119,7 @@ export function resolveOptions(options: ScopeguardOptions): ResolvedOptions {
   }
 
   const jwt: JwtPolicy = {
-    issuers: new Map(
-      issuers.map((issuer, i) => [issuer, keySourceOf(issuer, issuerUrls[i] as URL)]),
-    ),
+    issuers: new Map(issuers.map((issuer) => [issuer, keySourceOf(issuer)])),
     audiences,
     algorithms,
     clockTolerance,
@@ -145,7 +143,7 @@ export function resolveOptions(options: ScopeguardOptions): ResolvedOptions {
       maxTokenAge: jwt.maxTokenAge,
       metadata:
         endpoint === undefined
-          ? metadataOf(issuerUrl)
+          ? metadataOf(issuers[0] as string)
           : createStaticIssuerMetadata(
               issuerUrl,
               checkServerUrl('introspection.endpoint', endpoint),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { compileRequirement } from '../scopes/compile-requirement.js'
+import { createTemplateMatcher } from './match-template.js'
 import type {
   CompiledClient,
   CompiledContract,
@@ -33,6 +34,7 @@ export function compilePolicy(
     unknownClients: document.defaults?.unknownClients ?? 'allow',
   } as const
   const closure = compileClosure(document)
+  const routes = compileRoutes(document, defaults.mode)
   // Baselines and stages are closed under `implies`: allowing write:items allows what it implies.
   const close = (scopes: readonly string[]): ReadonlySet<string> =>
     new Set(scopes.flatMap((scope) => [...(closure.get(scope) ?? [scope])]))
@@ -42,7 +44,8 @@ export function compilePolicy(
     document,
     defaults,
     closure,
-    routes: compileRoutes(document, defaults.mode),
+    routes,
+    isPublicPath: compilePublicPaths(routes),
     clients: new Map(
       Object.entries(document.clients ?? {}).map(([clientId, client]): [string, CompiledClient] => [
         clientId,
@@ -124,6 +127,23 @@ function compileContracts(
     })
   }
   return contracts
+}
+
+function compilePublicPaths(
+  routes: ReadonlyMap<string, CompiledRoute>,
+): (method: string, path: string) => boolean {
+  const rules = [...routes.values()]
+    .filter((route) => route.public)
+    .map((route) => ({ method: route.method, test: createTemplateMatcher(route.path) }))
+  if (rules.length === 0) return () => false
+  return (method, path) =>
+    rules.some(
+      (rule) =>
+        (rule.method === 'ALL' ||
+          rule.method === method ||
+          (method === 'HEAD' && rule.method === 'GET')) &&
+        rule.test(path),
+    )
 }
 
 function deepFreeze<T>(value: T): T {

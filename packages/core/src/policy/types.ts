@@ -148,6 +148,11 @@ export interface CompiledContract {
 export interface CompiledPolicy {
   /** Content hash of the source (`sha256:` + 16 hex digits): the policy version in every decision. */
   readonly version: string
+  /**
+   * Whether a request path could be dispatched to a `public` rule (its template, any case,
+   * with or without a trailing slash). Only such requests may pass the guard without a token.
+   */
+  readonly isPublicPath: (method: string, path: string) => boolean
   readonly file: string | undefined
   readonly document: PolicyDocument
   readonly defaults: {

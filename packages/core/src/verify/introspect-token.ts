@@ -36,6 +36,10 @@ export async function introspectToken(
     const config = await policy.metadata()
     answer = (await oidc.tokenIntrospection(config, token)) as Record<string, unknown>
   } catch (cause) {
+    // The server answered about this token (an OAuth error naming the token, or an answer
+    // whose `active` is not the boolean true): the token is not active. Anything else — the
+    // server cannot be reached, fails, or says nothing about the token — is an outage.
+    if (refusesToken(cause)) throw new TokenInvalidError('inactive', { cause })
     debug('introspection failed: %O', cause)
     throw new VerifierUnavailableError('token introspection is unavailable', { cause })
   }
@@ -66,4 +70,29 @@ function checkAnswer(
   if (!audiences.some((entry) => policy.audiences.includes(entry as string))) {
     throw new TokenInvalidError('audience_mismatch')
   }
+}
+
+const TOKEN_ERRORS = new Set(['unsupported_token_type', 'invalid_token'])
+
+function refusesToken(error: unknown): boolean {
+  if (error instanceof oidc.ResponseBodyError) return TOKEN_ERRORS.has(error.error)
+  // openid-client (a ClientError around oauth4webapi's error): a JSON object whose `active`
+  // is not a boolean, or is missing, with that object as `cause.body`.
+  for (
+    let current = error as { code?: unknown; cause?: unknown } | undefined, depth = 0;
+    current && depth < 3;
+    depth++
+  ) {
+    const body = (current.cause as { body?: unknown } | undefined)?.body
+    if (
+      current.code === 'OAUTH_INVALID_RESPONSE' &&
+      body !== null &&
+      typeof body === 'object' &&
+      !Array.isArray(body)
+    ) {
+      return true
+    }
+    current = current.cause as typeof current
+  }
+  return false
 }

@@ -23,21 +23,22 @@ export type IssuerMetadata = () => Promise<oidc.Configuration>
  * a short back-off.
  *
  * @example
- * const metadata = createIssuerMetadata(new URL('https://auth.example.com'), creds, io)
+ * const metadata = createIssuerMetadata('https://auth.example.com', creds, io)
  * const { jwks_uri } = (await metadata()).serverMetadata()
  */
 export function createIssuerMetadata(
-  issuer: URL,
+  expected: string,
   credentials: ClientCredentials | undefined,
   io: { fetch: FetchLike; timeout: number; clock: () => number; onFetch: () => void },
 ): IssuerMetadata {
+  const issuer = new URL(expected)
   let result: Promise<oidc.Configuration> | undefined
   let failedAt = -Infinity
   return () => {
     if (result === undefined && io.clock() - failedAt < FAILURE_BACKOFF) {
       return Promise.reject(new Error(`discovery of ${issuer.href} failed moments ago`))
     }
-    result ??= discover(issuer, credentials, io).catch((error: unknown) => {
+    result ??= discover(issuer, expected, credentials, io).catch((error: unknown) => {
       failedAt = io.clock()
       result = undefined
       debug('discovery of %s failed: %O', issuer.href, error)
@@ -69,12 +70,13 @@ export function createStaticIssuerMetadata(
 
 async function discover(
   issuer: URL,
+  expected: string,
   credentials: ClientCredentials | undefined,
   io: { fetch: FetchLike; timeout: number; onFetch: () => void },
 ): Promise<oidc.Configuration> {
   const counted: FetchLike = (input, init) => {
     io.onFetch()
-    return io.fetch(input, init)
+    return withDeadline(io.fetch, io.timeout)(input, init)
   }
   const options = (algorithm: 'oauth2' | 'oidc'): oidc.DiscoveryRequestOptions => ({
     algorithm,
@@ -95,8 +97,37 @@ async function discover(
     )
     config = await oidc.discovery(issuer, clientId, undefined, auth, options('oidc'))
   }
-  config[oidc.customFetch] = io.fetch as oidc.CustomFetch // later requests are not discovery
+  // RFC 8414 §3.3: the issuer must be identical, not merely the same URL once normalized.
+  const named = config.serverMetadata().issuer
+  if (named !== expected) {
+    throw new Error(
+      `the metadata names the issuer ${JSON.stringify(named)}, not ${JSON.stringify(expected)}`,
+    )
+  }
+  config[oidc.customFetch] = withDeadline(io.fetch, io.timeout) as oidc.CustomFetch // later requests are not discovery
   return config
+}
+
+/**
+ * A fetch that aborts after `timeout` milliseconds, body included (openid-client's own
+ * timeout counts whole seconds). Its own controller and timer: a signal composed with
+ * AbortSignal.any can be collected before it fires on Node 20.
+ */
+function withDeadline(fetchImpl: FetchLike, timeout: number): FetchLike {
+  return (input, init) => {
+    const controller = new AbortController()
+    const timer = setTimeout(
+      () => controller.abort(new Error(`no answer within ${timeout} ms`)),
+      timeout,
+    )
+    timer.unref()
+    const outer = init?.signal
+    if (outer) {
+      if (outer.aborted) controller.abort(outer.reason)
+      else outer.addEventListener('abort', () => controller.abort(outer.reason), { once: true })
+    }
+    return fetchImpl(input, { ...init, signal: controller.signal })
+  }
 }
 
 function configure(
@@ -104,7 +135,7 @@ function configure(
   url: URL,
   io: { fetch: FetchLike; timeout: number },
 ): void {
-  config[oidc.customFetch] = io.fetch as oidc.CustomFetch
+  config[oidc.customFetch] = withDeadline(io.fetch, io.timeout) as oidc.CustomFetch
   config.timeout = Math.max(1, Math.ceil(io.timeout / 1000))
   if (isInsecureLoopback(url)) oidc.allowInsecureRequests(config)
 }
