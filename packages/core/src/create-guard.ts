@@ -18,7 +18,7 @@ import {
   type DispatchedRoute,
 } from './policy/decide-route.js'
 import { createAuditor } from './audit/create-auditor.js'
-import { lifecycleEvent } from './store/lifecycle-event.js'
+import { lifecycleEvent, storeEvent } from './store/lifecycle-event.js'
 import {
   elevationChange,
   killSwitchChange,
@@ -152,20 +152,9 @@ export function createGuard(options: ScopeguardOptions): Guard {
   const policySource =
     options.policy === undefined ? undefined : createPolicySource(options.policy, auditor.emit)
   const unsubscribes = [
-    store.onStatus?.((status) =>
-      auditor.emit({
-        type: 'store',
-        v: 1,
-        time: new Date(clock()).toISOString(),
-        state: status.state,
-        error: status.error,
-        failClosed: status.failClosed,
-      }),
-    ),
+    store.subscribe((change, origin) => auditor.emit(lifecycleEvent(change, origin, clock()))),
+    store.onStatus?.((status) => auditor.emit(storeEvent(status, clock()))),
   ]
-  const unsubscribe = store.subscribe((change, origin) =>
-    auditor.emit(lifecycleEvent(change, origin, clock())),
-  )
   const metrics = createMetrics(
     options.audit?.metrics === true,
     () => counters,
@@ -476,7 +465,6 @@ export function createGuard(options: ScopeguardOptions): Guard {
       [...store.snapshot().grants.values()].filter((grant) => grant.expiresAt > clock()),
     close: async (deadlineMs) => {
       policySource?.close()
-      unsubscribe()
       for (const stop of unsubscribes) stop?.()
       cache.clear()
       await store.close()

@@ -1,5 +1,5 @@
-import type { LifecycleEvent } from '../events.js'
-import type { StoreChange } from './types.js'
+import type { LifecycleEvent, StoreEvent } from '../events.js'
+import type { StoreChange, StoreStatus } from './types.js'
 
 /** The audit event of a store change, applied here (`local`) or arriving from another instance. */
 export function lifecycleEvent(
@@ -55,5 +55,17 @@ export function lifecycleEvent(
         action: change.expired ? 'elevation_expired' : 'elevation_revoked',
         target: `grant:${change.id}`,
       }
+  }
+}
+
+/** The audit event of a shared store's status (unreachable, reachable again, resynced). */
+export function storeEvent(status: StoreStatus, now: number): StoreEvent {
+  return {
+    type: 'store',
+    v: 1,
+    time: new Date(now).toISOString(),
+    state: status.state,
+    error: status.error,
+    failClosed: status.failClosed,
   }
 }
