@@ -16,6 +16,8 @@ export interface ArgumentSpec {
   readonly name: string
   readonly description: string
   readonly optional?: boolean
+  /** The last argument only: it takes every remaining positional (`<audit.jsonl…>`). */
+  readonly variadic?: boolean
 }
 
 /** What a command receives: its positionals and option values, already checked by parseArgs. */
@@ -94,7 +96,8 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): Par
     const missing = required.slice(parsed.positionals.length).map((argument) => argument.name)
     throw usageError(`missing ${missing.join(' and ')}`)
   }
-  if (parsed.positionals.length > command.arguments.length) {
+  const variadic = command.arguments.at(-1)?.variadic === true
+  if (parsed.positionals.length > command.arguments.length && !variadic) {
     const extra = parsed.positionals.slice(command.arguments.length)
     throw usageError(`unexpected argument ${JSON.stringify(extra[0])}`)
   }
