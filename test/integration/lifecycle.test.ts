@@ -186,5 +186,43 @@ describe.each(ADAPTERS)(
         await api.close()
       }
     })
+
+    it('reports clients nobody has seen for dormantAfter, and revokes them when asked', async () => {
+      const events: ScopeguardEvent[] = []
+      const dormantPolicy: PolicyDocument = {
+        ...policy,
+        clients: { reader: { allow: ['read:items'] }, 'old-batch': { allow: ['read:items'] } },
+      }
+      const api = await startApi({
+        issuer,
+        audience,
+        keys,
+        policy: dormantPolicy,
+        dormantAfter: 0.3,
+        revokeDormant: true,
+        onEvent: (e) => events.push(e),
+      })
+      try {
+        const reader = await sign({ client_id: 'reader' })
+        const oldBatch = await sign({ client_id: 'old-batch' })
+        const deadline = Date.now() + 2000
+        while (
+          !events.some((e) => e.type === 'lifecycle' && e.action === 'dormant') &&
+          Date.now() < deadline
+        ) {
+          expect((await send(`${api.url}/items`, { headers: [bearer(reader)] })).status).toBe(200) // reader stays active
+          await new Promise((resolve) => setTimeout(resolve, 50))
+        }
+        const dormant = events.filter((e) => e.type === 'lifecycle' && e.action === 'dormant')
+        expect(dormant.map((e) => (e.type === 'lifecycle' ? e.target : undefined))).toEqual([
+          'clientId:old-batch',
+        ])
+        expect(api.inventory()?.dormant).toEqual(['old-batch'])
+        expect((await send(`${api.url}/items`, { headers: [bearer(oldBatch)] })).status).toBe(401) // revoked
+        expect((await send(`${api.url}/items`, { headers: [bearer(reader)] })).status).toBe(200)
+      } finally {
+        await api.close()
+      }
+    })
   },
 )

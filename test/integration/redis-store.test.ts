@@ -230,4 +230,37 @@ describe('@scopeguard/redis: state shared by two instances (Express and Koa) thr
       for (const api of apis) await api.close()
     }
   })
+
+  it('shares when each client was last seen, so a client busy on one instance is not dormant on another', async () => {
+    const store = (): ReturnType<typeof redisStore> =>
+      redisStore({ url: redis.url, prefix: 't5:', seenFlushInterval: 50 })
+    const events: ScopeguardEvent[] = []
+    const busy = await startExpressApi({ issuer, audience, keys, policy, store: store() })
+    const idle = await startKoaApi({
+      issuer,
+      audience,
+      keys,
+      policy,
+      store: store(),
+      dormantAfter: 0.4,
+      onEvent: (e) => events.push(e),
+    })
+    try {
+      const token = await sign({ client_id: 'busy-client' })
+      const quiet = await sign({ client_id: 'quiet-client' })
+      await send(`${idle.url}/items`, { headers: [bearer(quiet)] }) // seen once, then never again
+      const until = Date.now() + 1500
+      while (Date.now() < until) {
+        expect((await send(`${busy.url}/items`, { headers: [bearer(token)] })).status).toBe(200) // only the other instance sees it
+        await new Promise((resolve) => setTimeout(resolve, 40))
+      }
+      const dormant = events
+        .filter((e) => e.type === 'lifecycle' && e.action === 'dormant')
+        .map((e) => (e.type === 'lifecycle' ? e.target : ''))
+      expect(dormant).toEqual(['clientId:quiet-client'])
+    } finally {
+      await busy.close()
+      await idle.close()
+    }
+  })
 })

@@ -3,7 +3,7 @@ import createDebug from 'debug'
 import type { AuthInfo } from './auth-info.js'
 import { toSafeClaims } from './claims.js'
 import { deny, type Allow, type Decision } from './decision.js'
-import { TokenInvalidError, VerifierUnavailableError } from './errors.js'
+import { ScopeguardConfigError, TokenInvalidError, VerifierUnavailableError } from './errors.js'
 import { extractToken, type TokenTransports } from './extract-token.js'
 import type { ScopeguardOptions } from './options.js'
 import type { ScopeguardRequest } from './request.js'
@@ -155,6 +155,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
     store.subscribe((change, origin) => auditor.emit(lifecycleEvent(change, origin, clock()))),
     store.onStatus?.((status) => auditor.emit(storeEvent(status, clock()))),
   ]
+  const dormant = watchDormant()
   const metrics = createMetrics(
     options.audit?.metrics === true,
     () => counters,
@@ -175,6 +176,43 @@ export function createGuard(options: ScopeguardOptions): Guard {
     reason: 'anonymous',
     auth: undefined,
   })
+
+  /** Reports (and, if asked, revokes) clients that no instance has seen for `dormantAfter`. */
+  function watchDormant(): { clients: () => string[]; stop: () => void } {
+    const after = options.dormantAfter
+    if (after === undefined) return { clients: () => [], stop: () => undefined }
+    if (typeof after !== 'number' || !(after > 0))
+      throw new ScopeguardConfigError('dormantAfter must be a positive number of seconds')
+    const startedAt = clock()
+    const reported = new Map<string, number>() // client → last seen when reported
+    const check = async (): Promise<void> => {
+      const seen = (await store.lastSeen?.()) ?? new Map<string, number>()
+      const now = clock()
+      const known = new Set([...(policySource?.current().clients.keys() ?? []), ...seen.keys()])
+      for (const clientId of known) {
+        const last = seen.get(clientId) ?? startedAt
+        if (reported.has(clientId) && reported.get(clientId) !== last) reported.delete(clientId) // seen again
+        if (now - last <= after * 1000 || reported.has(clientId)) continue
+        reported.set(clientId, last)
+        const reason = `not seen for more than ${after} s`
+        auditor.emit({
+          ...lifecycleEvent({ op: 'unrevoke', kind: 'clientId', value: clientId }, 'local', now),
+          action: 'dormant',
+          reason,
+        })
+        if (options.revokeDormant === true)
+          await store.apply(
+            revocationChange({ clientId, reason: `dormant: ${reason}` }, now, config.revocationTtl),
+          )
+      }
+    }
+    const timer = setInterval(
+      () => void check().catch((error: unknown) => debug('dormant check failed: %O', error)),
+      Math.min(after * 500, 60_000),
+    )
+    timer.unref()
+    return { clients: () => [...reported.keys()], stop: () => clearInterval(timer) }
+  }
 
   const verify = async (token: string, fingerprint: string): Promise<AuthInfo> => {
     const now = clock()
@@ -308,6 +346,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
     if (hit) counters.cacheHits++
     try {
       const auth = await value
+      if (auth.clientId !== undefined) store.touch?.(auth.clientId, clock())
       const state = store.snapshot()
       if (!state.empty) return applyState(state, auth)
       return { allowed: true, status: 200, reason: 'allowed', auth }
@@ -443,7 +482,10 @@ export function createGuard(options: ScopeguardOptions): Guard {
     reloadPolicy: () =>
       policySource === undefined ? Promise.resolve(undefined) : policySource.reload(),
     stats: () => ({ ...counters }),
-    inventory: () => auditor.inventory()?.report(),
+    inventory: () => {
+      const report = auditor.inventory()?.report()
+      return report === undefined ? undefined : { ...report, dormant: dormant.clients() }
+    },
     auditStats: () => auditor.stats(),
     flush: () => auditor.flush(),
     revoke: async (request) =>
@@ -466,6 +508,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
     close: async (deadlineMs) => {
       policySource?.close()
       for (const stop of unsubscribes) stop?.()
+      dormant.stop()
       cache.clear()
       await store.close()
       await auditor.close(deadlineMs)

@@ -130,6 +130,7 @@ export interface LifecycleEvent {
     | 'elevated'
     | 'elevation_expired'
     | 'elevation_revoked'
+    | 'dormant'
   readonly origin: 'local' | 'remote'
   /** `jti:…`, `clientId:…`, `subject:…`, or the grant id for elevations. */
   readonly target: string | undefined

@@ -91,6 +91,14 @@ export interface ScopeguardOptions {
   maxElevationTtl?: number
   /** How long a revocation without `until` lasts, in seconds. Default 86,400 (a day). */
   revocationTtl?: number
+  /**
+   * Seconds after which a client not seen by any instance sharing the store is reported as
+   * dormant (a `lifecycle` event with `action: 'dormant'`, and in `guard.inventory()`).
+   * Clients are those of the policy's baselines and those seen since start. Off by default.
+   */
+  dormantAfter?: number
+  /** Also revoke a dormant client (until it is unrevoked). Default false. */
+  revokeDormant?: boolean
   /** Seconds: reject tokens whose lifetime (`exp − iat`) is longer. Off by default. */
   maxTokenLifetime?: number
   /** The clock, in epoch milliseconds. Default `Date.now`. */

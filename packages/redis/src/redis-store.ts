@@ -28,6 +28,7 @@ export interface RedisCommands {
   mGet(keys: string[]): Promise<(string | null)[]>
   publish(channel: string, message: string): Promise<number>
   scanIterator(options: { MATCH: string; COUNT?: number }): AsyncIterable<string[]>
+  sendCommand(args: string[]): Promise<unknown>
 }
 
 /** A node-redis client (or cluster) as the store drives it. */
@@ -59,6 +60,8 @@ export interface RedisStoreOptions {
    * known state. Default false.
    */
   readonly failClosed?: boolean
+  /** Milliseconds between writes of "client last seen" times to Redis. Default 5,000. */
+  readonly seenFlushInterval?: number
   /** How this instance names itself in heartbeats (drills list it). Default `hostname:pid`. */
   readonly name?: string
   /** Milliseconds between heartbeats on `<prefix>heartbeats`. Default 1,000. */
@@ -249,6 +252,24 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
   })
   const interval = setInterval(resyncSafely, options.resyncInterval ?? 30_000)
   interval.unref()
+  // Last-seen times are batched: the request path only sets a map entry.
+  const seen = new Map<string, number>()
+  const flushSeen = async (): Promise<void> => {
+    if (seen.size === 0 || !available) return
+    const batch = [...seen]
+    seen.clear()
+    await client.sendCommand([
+      'ZADD',
+      `${prefix}seen`,
+      'GT',
+      ...batch.flatMap(([id, at]) => [String(at), id]),
+    ])
+  }
+  const seenTimer = setInterval(
+    () => void flushSeen().catch((error: unknown) => debug('last-seen flush failed: %O', error)),
+    options.seenFlushInterval ?? 5000,
+  )
+  seenTimer.unref()
   const heartbeat = setInterval(() => {
     if (available)
       client.publish(heartbeats, JSON.stringify({ instance, name })).catch(() => undefined)
@@ -296,6 +317,23 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
+    touch(clientId, at) {
+      if ((seen.get(clientId) ?? 0) < at) seen.set(clientId, at)
+    },
+    async lastSeen() {
+      await flushSeen()
+      const flat = (await client.sendCommand([
+        'ZRANGE',
+        `${prefix}seen`,
+        '0',
+        '-1',
+        'WITHSCORES',
+      ])) as string[]
+      const result = new Map<string, number>()
+      for (let i = 0; i + 1 < flat.length; i += 2)
+        result.set(flat[i] as string, Number(flat[i + 1]))
+      return result
+    },
     onStatus(listener) {
       statusListeners.add(listener)
       return () => statusListeners.delete(listener)
@@ -304,6 +342,8 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
       closed = true
       clearInterval(interval)
       clearInterval(heartbeat)
+      clearInterval(seenTimer)
+      await flushSeen().catch(() => undefined)
       for (const timer of timers.values()) clearTimeout(timer)
       await ready
       for (const connection of [subscriber, client]) {

@@ -26,6 +26,8 @@ export interface UsageReport {
   readonly clients: readonly ClientUsage[]
   /** Observations not recorded because a bound was reached (clients, scopes or routes). */
   readonly overflow: number
+  /** Clients reported dormant (not seen for `dormantAfter`), when that option is set. */
+  readonly dormant?: readonly string[]
 }
 
 /** Bounds of the inventory: memory stays bounded whatever clients and scopes arrive. */

@@ -26,6 +26,7 @@ export function memoryStore(options: { clock?: () => number } = {}): Store {
   let snapshot: StoreSnapshot = buildSnapshot([], [], undefined)
   const listeners = new Set<(change: StoreChange, origin: 'local' | 'remote') => void>()
   const timers = new Map<string, NodeJS.Timeout>()
+  const seen = new Map<string, number>()
 
   const commit = (change: StoreChange): void => {
     applyChange(state, change)
@@ -63,6 +64,10 @@ export function memoryStore(options: { clock?: () => number } = {}): Store {
       }
       return Promise.resolve()
     },
+    touch(clientId, at) {
+      seen.set(clientId, at)
+    },
+    lastSeen: () => Promise.resolve(new Map(seen)),
     subscribe(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)

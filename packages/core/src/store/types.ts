@@ -62,6 +62,10 @@ export interface Store {
   apply(change: StoreChange): Promise<void>
   /** Calls `listener` for every change applied here or arriving from another instance. */
   subscribe(listener: (change: StoreChange, origin: 'local' | 'remote') => void): () => void
+  /** Notes that a client was seen now (cheap; a shared store batches these). */
+  touch?(clientId: string, at: number): void
+  /** When each client was last seen, by any instance sharing the store (epoch ms). */
+  lastSeen?(): Promise<ReadonlyMap<string, number>>
   /** For shared stores: reports when the backend becomes unreachable, reachable again, or resynced. */
   onStatus?(listener: (status: StoreStatus) => void): () => void
   close(): Promise<void>
