@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { PolicyValidationError, type ScopeguardEvent, type ScopeguardOptions } from '@scopeguard/core'
+import {
+  PolicyValidationError,
+  type ScopeguardEvent,
+  type ScopeguardOptions,
+} from '@scopeguard/core'
 import { scopeguard } from '@scopeguard/express'
 import { ADAPTERS, type TestApi } from '../support/apps.js'
 import { bearer, send } from '../support/http.js'
@@ -31,7 +35,13 @@ beforeAll(async () => {
   const pair = await generateKeyPair('ES256', { extractable: true })
   keys = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1' }] }
   const now = Math.floor(Date.now() / 1000)
-  token = await new SignJWT({ iss: issuer, aud: audience, exp: now + 600, client_id: 'reader', scope: 'read:items' })
+  token = await new SignJWT({
+    iss: issuer,
+    aud: audience,
+    exp: now + 600,
+    client_id: 'reader',
+    scope: 'read:items',
+  })
     .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' })
     .sign(pair.privateKey)
 })
@@ -56,7 +66,13 @@ describe.each(ADAPTERS)('%s adapter: policy hot reload', (_name, startApi) => {
 
   const start = async (policy: string): Promise<{ api: TestApi; events: ScopeguardEvent[] }> => {
     const events: ScopeguardEvent[] = []
-    const api = await startApi({ issuer, audience, keys, policy: { file: policy, pollInterval: 200 }, onEvent: (e) => events.push(e) })
+    const api = await startApi({
+      issuer,
+      audience,
+      keys,
+      policy: { file: policy, pollInterval: 200 },
+      onEvent: (e) => events.push(e),
+    })
     cleanup.push(() => api.close())
     return { api, events }
   }
@@ -79,7 +95,14 @@ describe.each(ADAPTERS)('%s adapter: policy hot reload', (_name, startApi) => {
 
     const changed = events.find((e) => e.type === 'policy' && e.action === 'changed')
     expect(changed).toMatchObject({
-      changes: [{ kind: 'narrowing', subject: 'route', name: 'GET /items', description: 'requirement read:items → write:items' }],
+      changes: [
+        {
+          kind: 'narrowing',
+          subject: 'route',
+          name: 'GET /items',
+          description: 'requirement read:items → write:items',
+        },
+      ],
       stageMoved: false,
     })
     const decisions = events.filter((e) => e.type === 'decision')
@@ -95,7 +118,10 @@ describe.each(ADAPTERS)('%s adapter: policy hot reload', (_name, startApi) => {
 
     await writeFile(file, policyText('read:itemz', '  GET /broken: [\n'))
     const deadline = Date.now() + 3000
-    while (!events.some((e) => e.type === 'policy' && e.action === 'rejected') && Date.now() < deadline) {
+    while (
+      !events.some((e) => e.type === 'policy' && e.action === 'rejected') &&
+      Date.now() < deadline
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
     const rejected = events.find((e) => e.type === 'policy' && e.action === 'rejected')
@@ -136,7 +162,9 @@ describe('a policy that does not validate never starts the app', () => {
         error = caught
       }
       expect(error).toBeInstanceOf(PolicyValidationError)
-      const problems = (error as PolicyValidationError).problems.filter((p) => p.severity === 'error')
+      const problems = (error as PolicyValidationError).problems.filter(
+        (p) => p.severity === 'error',
+      )
       expect(problems.length).toBeGreaterThanOrEqual(2)
       expect(problems.every((p) => p.file === file && p.line > 0 && p.column > 0)).toBe(true)
       expect((error as Error).message).toContain('read:itemz')
