@@ -268,4 +268,34 @@ describe('@scopeguard/redis: state shared by two instances (Express and Koa) thr
       await idle.close()
     }
   })
+
+  it('sums usage over both instances: a scope used on one instance is not reported unused by the other', async () => {
+    const store = (): ReturnType<typeof redisStore> =>
+      redisStore({ url: redis.url, prefix: 't6:', seenFlushInterval: 50 })
+    const a = await startExpressApi({ issuer, audience, keys, policy, store: store() })
+    const b = await startKoaApi({ issuer, audience, keys, policy, store: store() })
+    try {
+      const mixed = await sign({ client_id: 'mixed', scope: 'read:items write:items' })
+      const partial = await sign({ client_id: 'partial', scope: 'read:items write:items' })
+      expect((await send(`${a.url}/items`, { headers: [bearer(mixed)] })).status).toBe(200) // uses read:items
+      expect(
+        (await send(`${b.url}/items`, { method: 'POST', headers: [bearer(mixed)] })).status,
+      ).toBe(201) // uses write:items
+      expect((await send(`${a.url}/items`, { headers: [bearer(partial)] })).status).toBe(200)
+      expect(a.inventory()?.clients.find((c) => c.clientId === 'mixed')?.unused).toEqual([
+        'write:items',
+      ]) // local view
+      await a.sharedInventory() // each instance adds its counts at every flush (seenFlushInterval); this one now
+      const shared = await b.sharedInventory()
+      const unused = Object.fromEntries((shared?.clients ?? []).map((c) => [c.clientId, c.unused]))
+      expect(unused).toEqual({ mixed: [], partial: ['write:items'] })
+      expect(shared?.clients.find((c) => c.clientId === 'mixed')?.routes).toEqual({
+        'GET /items': 1,
+        'POST /items': 1,
+      })
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
 })

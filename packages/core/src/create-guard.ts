@@ -118,6 +118,11 @@ export interface Guard {
   elevations(): ElevationGrant[]
   /** The usage inventory: per client, granted vs used scopes (undefined when switched off). */
   inventory(): UsageReport | undefined
+  /**
+   * Usage summed over every instance sharing the store (with `@scopeguard/redis`), per client:
+   * granted, used and unused scopes and routes. The in-memory store gives this process's.
+   */
+  sharedInventory(): Promise<SharedInventory | undefined>
   /** Counters of the event dispatcher (undefined without sinks). */
   auditStats(): DispatcherStats | undefined
   /** Writes buffered events to the sinks now. */
@@ -146,8 +151,11 @@ export function createGuard(options: ScopeguardOptions): Guard {
     formBody: config.formToken,
   }
   const store = options.store ?? memoryStore({ clock })
-  const auditor = createAuditor(options, clock, (error) =>
-    debug('onEvent listener threw, ignored: %O', error),
+  const auditor = createAuditor(
+    options,
+    clock,
+    (error) => debug('onEvent listener threw, ignored: %O', error),
+    store.countUsage?.bind(store),
   )
   const policySource =
     options.policy === undefined ? undefined : createPolicySource(options.policy, auditor.emit)
@@ -487,6 +495,21 @@ export function createGuard(options: ScopeguardOptions): Guard {
       return report === undefined ? undefined : { ...report, dormant: dormant.clients() }
     },
     auditStats: () => auditor.stats(),
+    sharedInventory: async () => {
+      const usage = await store.usage?.()
+      if (usage === undefined) return undefined
+      return {
+        clients: [...usage].map(([clientId, counts]) => ({
+          clientId,
+          granted: counts.granted,
+          used: counts.used,
+          routes: counts.route,
+          unused: Object.keys(counts.granted)
+            .filter((scope) => !(scope in counts.used))
+            .sort(),
+        })),
+      }
+    },
     flush: () => auditor.flush(),
     revoke: async (request) =>
       store.apply(revocationChange(request, clock(), config.revocationTtl)),
@@ -517,8 +540,21 @@ export function createGuard(options: ScopeguardOptions): Guard {
 }
 
 /** The controls both adapters put on their middleware, bound to the guard. */
+/** Usage summed over every instance sharing the store. */
+export interface SharedInventory {
+  readonly clients: readonly {
+    readonly clientId: string
+    readonly granted: Readonly<Record<string, number>>
+    readonly used: Readonly<Record<string, number>>
+    readonly routes: Readonly<Record<string, number>>
+    /** Granted but never used by any instance: candidates for removal. */
+    readonly unused: readonly string[]
+  }[]
+}
+
 export type GuardControls = Pick<
   Guard,
+  | 'sharedInventory'
   | 'revoke'
   | 'unrevoke'
   | 'killSwitch'
@@ -548,6 +584,7 @@ export function guardControls(guard: Guard): GuardControls {
     reloadPolicy: () => guard.reloadPolicy(),
     inventory: () => guard.inventory(),
     auditStats: () => guard.auditStats(),
+    sharedInventory: () => guard.sharedInventory(),
     flush: () => guard.flush(),
     close: (deadlineMs) => guard.close(deadlineMs),
     revoke: (request) => guard.revoke(request),

@@ -4,6 +4,7 @@ export {
   type Guard,
   type GuardControls,
   type GuardStats,
+  type SharedInventory,
 } from './create-guard.js'
 export type { ScopeguardOptions } from './options.js'
 export { DEFAULT_ALGORITHMS } from './options.js'
@@ -102,6 +103,9 @@ export {
   type StoreChange,
   type StoreSnapshot,
   type StoreStatus,
+  type SharedUsage,
+  type UsageKind,
+  addUsage,
 } from './store/types.js'
 export {
   elevationChange,

@@ -3,6 +3,7 @@ import { hostname } from 'node:os'
 import createDebug from 'debug'
 import { createClient } from 'redis'
 import {
+  addUsage,
   applyChange,
   buildSnapshot,
   type ElevationGrant,
@@ -12,6 +13,7 @@ import {
   type StoreChange,
   type StoreSnapshot,
   type StoreStatus,
+  type UsageKind,
 } from '@scopeguard/core'
 
 const debug = createDebug('scopeguard:redis')
@@ -254,16 +256,34 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
   interval.unref()
   // Last-seen times are batched: the request path only sets a map entry.
   const seen = new Map<string, number>()
+  // Usage counts likewise: summed locally, added to one hash per client on each flush.
+  const counts = new Map<string, Record<UsageKind, Record<string, number>>>()
   const flushSeen = async (): Promise<void> => {
-    if (seen.size === 0 || !available) return
-    const batch = [...seen]
-    seen.clear()
-    await client.sendCommand([
-      'ZADD',
-      `${prefix}seen`,
-      'GT',
-      ...batch.flatMap(([id, at]) => [String(at), id]),
-    ])
+    if (!available) return
+    if (seen.size > 0) {
+      const batch = [...seen]
+      seen.clear()
+      await client.sendCommand([
+        'ZADD',
+        `${prefix}seen`,
+        'GT',
+        ...batch.flatMap(([id, at]) => [String(at), id]),
+      ])
+    }
+    const pending = [...counts]
+    counts.clear()
+    for (const [clientId, kinds] of pending) {
+      for (const [kind, keys] of Object.entries(kinds)) {
+        for (const [key, count] of Object.entries(keys)) {
+          await client.sendCommand([
+            'HINCRBY',
+            `${prefix}usage:${clientId}`,
+            `${kind}:${key}`,
+            String(count),
+          ])
+        }
+      }
+    }
   }
   const seenTimer = setInterval(
     () => void flushSeen().catch((error: unknown) => debug('last-seen flush failed: %O', error)),
@@ -316,6 +336,31 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
     subscribe(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
+    },
+    countUsage(clientId, kind, key) {
+      addUsage(counts, clientId, kind, key)
+    },
+    async usage() {
+      await flushSeen()
+      const result = new Map<string, Record<UsageKind, Record<string, number>>>()
+      for await (const keys of client.scanIterator({ MATCH: `${prefix}usage:*`, COUNT: 500 })) {
+        for (const key of keys) {
+          const flat = (await client.sendCommand(['HGETALL', key])) as string[]
+          const clientId = key.slice(`${prefix}usage:`.length)
+          for (let i = 0; i + 1 < flat.length; i += 2) {
+            const field = flat[i] as string
+            const colon = field.indexOf(':')
+            addUsage(
+              result,
+              clientId,
+              field.slice(0, colon) as UsageKind,
+              field.slice(colon + 1),
+              Number(flat[i + 1]),
+            )
+          }
+        }
+      }
+      return result
     },
     touch(clientId, at) {
       if ((seen.get(clientId) ?? 0) < at) seen.set(clientId, at)

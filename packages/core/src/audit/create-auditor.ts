@@ -62,6 +62,7 @@ export function createAuditor(
   },
   clock: () => number,
   onListenerError: (error: unknown) => void,
+  onCount?: (clientId: string, kind: 'granted' | 'used' | 'route', key: string) => void,
 ): Auditor {
   const audit = options.audit ?? {}
   checkAuditOptions(options.sinks, audit)
@@ -70,7 +71,8 @@ export function createAuditor(
     options.sinks !== undefined && options.sinks.length > 0
       ? createDispatcher(options.sinks, audit)
       : undefined
-  const inventory = audit.inventory === false ? undefined : createInventory(clock, audit.inventory)
+  const inventory =
+    audit.inventory === false ? undefined : createInventory(clock, audit.inventory, onCount)
   const learnedUntil = clock() + (audit.learningPeriod ?? 86_400) * 1000
   const recording = listener !== undefined || dispatcher !== undefined
   const redact = audit.redact ?? []

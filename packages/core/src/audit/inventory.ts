@@ -55,7 +55,11 @@ interface ClientState {
  * inventory.observeUse('billing-svc', ['read:items'], 'GET /items')
  * inventory.report().clients[0]?.unused
  */
-export function createInventory(clock: () => number, limits: InventoryLimits = {}) {
+export function createInventory(
+  clock: () => number,
+  limits: InventoryLimits = {},
+  onCount?: (clientId: string, kind: 'granted' | 'used' | 'route', key: string) => void,
+) {
   const maxClients = limits.maxClients ?? 10_000
   const maxScopes = limits.maxScopesPerClient ?? 256
   const maxRoutes = limits.maxRoutesPerClient ?? 512
@@ -103,14 +107,21 @@ export function createInventory(clock: () => number, limits: InventoryLimits = {
       const state = client(clientId)
       if (state === undefined) return
       const now = new Date(clock()).toISOString()
-      for (const scope of scopes) count(state.granted, scope, maxScopes, now)
+      for (const scope of scopes) {
+        count(state.granted, scope, maxScopes, now)
+        onCount?.(clientId, 'granted', scope)
+      }
     },
     /** Records an allowed request; returns the scopes the client used for the first time. */
     observeUse(clientId: string, scopes: readonly string[], route: string | undefined): string[] {
       const state = client(clientId)
       if (state === undefined) return []
       const now = new Date(clock()).toISOString()
-      if (route !== undefined) count(state.routes, route, maxRoutes, now)
+      if (route !== undefined) {
+        count(state.routes, route, maxRoutes, now)
+        onCount?.(clientId, 'route', route)
+      }
+      for (const scope of scopes) onCount?.(clientId, 'used', scope)
       return scopes.filter((scope) => count(state.used, scope, maxScopes, now))
     },
     /** The inventory now, with each client's granted-but-unused scopes. */

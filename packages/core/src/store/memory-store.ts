@@ -1,11 +1,13 @@
 import { applyChange, buildSnapshot } from './snapshot.js'
-import type {
-  ElevationGrant,
-  KillSwitch,
-  Revocation,
-  Store,
-  StoreChange,
-  StoreSnapshot,
+import {
+  addUsage,
+  type ElevationGrant,
+  type KillSwitch,
+  type Revocation,
+  type Store,
+  type StoreChange,
+  type StoreSnapshot,
+  type UsageKind,
 } from './types.js'
 
 /**
@@ -27,6 +29,7 @@ export function memoryStore(options: { clock?: () => number } = {}): Store {
   const listeners = new Set<(change: StoreChange, origin: 'local' | 'remote') => void>()
   const timers = new Map<string, NodeJS.Timeout>()
   const seen = new Map<string, number>()
+  const usage = new Map<string, Record<UsageKind, Record<string, number>>>()
 
   const commit = (change: StoreChange): void => {
     applyChange(state, change)
@@ -64,6 +67,10 @@ export function memoryStore(options: { clock?: () => number } = {}): Store {
       }
       return Promise.resolve()
     },
+    countUsage(clientId, kind, key) {
+      addUsage(usage, clientId, kind, key)
+    },
+    usage: () => Promise.resolve(new Map(usage)),
     touch(clientId, at) {
       seen.set(clientId, at)
     },

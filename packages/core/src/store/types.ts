@@ -62,6 +62,10 @@ export interface Store {
   apply(change: StoreChange): Promise<void>
   /** Calls `listener` for every change applied here or arriving from another instance. */
   subscribe(listener: (change: StoreChange, origin: 'local' | 'remote') => void): () => void
+  /** Counts one use: a scope a client's token carried (`granted`), one it used, or a route it called. */
+  countUsage?(clientId: string, kind: UsageKind, key: string): void
+  /** Usage counts summed over every instance sharing the store. */
+  usage?(): Promise<SharedUsage>
   /** Notes that a client was seen now (cheap; a shared store batches these). */
   touch?(clientId: string, at: number): void
   /** When each client was last seen, by any instance sharing the store (epoch ms). */
@@ -83,4 +87,26 @@ export interface StoreStatus {
 /** The key of a revocation in a snapshot. */
 export function revocationKey(kind: RevocationKind, value: string): string {
   return `${kind}:${value}`
+}
+
+/** What a usage count is of. */
+export type UsageKind = 'granted' | 'used' | 'route'
+
+/** Usage counts per client, summed over every instance: `granted`, `used` and `route` counts by key. */
+export type SharedUsage = ReadonlyMap<
+  string,
+  Readonly<Record<UsageKind, Readonly<Record<string, number>>>>
+>
+
+/** Adds one count to a usage map (what both stores keep locally). */
+export function addUsage(
+  into: Map<string, Record<UsageKind, Record<string, number>>>,
+  clientId: string,
+  kind: UsageKind,
+  key: string,
+  count = 1,
+): void {
+  let client = into.get(clientId)
+  if (client === undefined) into.set(clientId, (client = { granted: {}, used: {}, route: {} }))
+  client[kind][key] = (client[kind][key] ?? 0) + count
 }
