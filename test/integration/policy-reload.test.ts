@@ -132,6 +132,36 @@ describe.each(ADAPTERS)('%s adapter: policy hot reload', (_name, startApi) => {
     expect(api.stats()).toBeDefined()
   })
 
+  it('keeps serving when the file is truncated or deleted during traffic, and takes a good file back', async () => {
+    const dir = await tempDir()
+    const file = join(dir, 'scopeguard.policy.yaml')
+    await writeFile(file, policyText('read:items'))
+    const { api, events } = await start(file)
+    const rejected = (): number =>
+      events.filter((e) => e.type === 'policy' && e.action === 'rejected').length
+    const waitRejected = async (count: number): Promise<void> => {
+      const deadline = Date.now() + 3000
+      while (rejected() < count && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(rejected()).toBeGreaterThanOrEqual(count)
+    }
+    const statuses: number[] = []
+    const traffic = (async () => {
+      for (let i = 0; i < 60; i++) {
+        statuses.push((await send(`${api.url}/items`, { headers: [bearer(token)] })).status)
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+    })()
+    await writeFile(file, policyText('read:items').slice(0, 40)) // truncated mid-write
+    await waitRejected(1)
+    await rm(file)
+    await waitRejected(2)
+    await traffic
+    expect(new Set(statuses)).toEqual(new Set([200]))
+    await writeFile(file, policyText('write:items'))
+    expect(await waitForStatus(`${api.url}/items`, 403)).toBeLessThan(1500)
+  })
+
   it('follows a Kubernetes ConfigMap symlink swap', async () => {
     const dir = await tempDir()
     await mkdir(join(dir, '..v1'))
