@@ -37,10 +37,17 @@ export interface InventoryLimits {
   readonly maxRoutesPerClient?: number
 }
 
+/** A count as kept on the request path: times as epoch ms, turned into ISO 8601 in reports. */
+interface Count {
+  count: number
+  firstSeen: number
+  lastSeen: number
+}
+
 interface ClientState {
-  granted: Map<string, UsageCount>
-  used: Map<string, UsageCount>
-  routes: Map<string, UsageCount>
+  granted: Map<string, Count>
+  used: Map<string, Count>
+  routes: Map<string, Count>
 }
 
 /**
@@ -81,12 +88,7 @@ export function createInventory(
   }
 
   /** Counts one observation; true when the key was new. */
-  const count = (
-    map: Map<string, UsageCount>,
-    key: string,
-    bound: number,
-    now: string,
-  ): boolean => {
+  const count = (map: Map<string, Count>, key: string, bound: number, now: number): boolean => {
     const found = map.get(key)
     if (found !== undefined) {
       found.count++
@@ -106,7 +108,7 @@ export function createInventory(
     observeGrant(clientId: string, scopes: Iterable<string>): void {
       const state = client(clientId)
       if (state === undefined) return
-      const now = new Date(clock()).toISOString()
+      const now = clock()
       for (const scope of scopes) {
         count(state.granted, scope, maxScopes, now)
         onCount?.(clientId, 'granted', scope)
@@ -116,7 +118,7 @@ export function createInventory(
     observeUse(clientId: string, scopes: readonly string[], route: string | undefined): string[] {
       const state = client(clientId)
       if (state === undefined) return []
-      const now = new Date(clock()).toISOString()
+      const now = clock()
       if (route !== undefined) {
         count(state.routes, route, maxRoutes, now)
         onCount?.(clientId, 'route', route)
@@ -126,8 +128,17 @@ export function createInventory(
     },
     /** The inventory now, with each client's granted-but-unused scopes. */
     report(): UsageReport {
-      const plain = (map: Map<string, UsageCount>): Record<string, UsageCount> =>
-        Object.fromEntries([...map].map(([key, value]) => [key, { ...value }]))
+      const plain = (map: Map<string, Count>): Record<string, UsageCount> =>
+        Object.fromEntries(
+          [...map].map(([key, { count, firstSeen, lastSeen }]) => [
+            key,
+            {
+              count,
+              firstSeen: new Date(firstSeen).toISOString(),
+              lastSeen: new Date(lastSeen).toISOString(),
+            },
+          ]),
+        )
       return {
         since: new Date(since).toISOString(),
         overflow,
