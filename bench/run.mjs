@@ -1,0 +1,445 @@
+// `pnpm bench [--quick]`: HTTP load benchmarks of scopeguard beside its peers, micro
+// benchmarks of the request path, and a memory check, then docs/benchmarks.md.
+//
+// Every server configuration runs in a child process of its own on 127.0.0.1; the load
+// generator (autocannon) runs here. Configurations that are compared are measured in the
+// same run, in alternating rounds (forward, then reversed order), and reported as medians:
+// this machine is shared, so only ratios measured side by side mean anything.
+import { fork } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import {
+  DEMO_CLIENTS,
+  generateSigningKeys,
+  startAuthzServer,
+} from '@scopeguard-examples/authz-server'
+import { runChild } from './lib/child.mjs'
+import { describeEnvironment } from './lib/environment.mjs'
+import { load } from './lib/load.mjs'
+import { generatePolicy } from './lib/policy.mjs'
+import { analyze } from './lib/analyze.mjs'
+import { writeReport } from './lib/report.mjs'
+import { mintLike } from './lib/tokens.mjs'
+
+const AUDIENCE = 'https://items-api.scopeguard.test'
+const here = new URL('.', import.meta.url).pathname
+const mean = (values) => values.reduce((sum, v) => sum + v, 0) / values.length
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    connections: { type: 'string' },
+    only: { type: 'string' },
+    'skip-http': { type: 'boolean', default: false },
+    'skip-micro': { type: 'boolean', default: false },
+    'skip-memory': { type: 'boolean', default: false },
+    profile: { type: 'string' },
+    out: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+})
+if (flags.help) {
+  console.log(`pnpm bench [options]
+  --quick             a short run (~2 minutes): fewer configurations, shorter measurements
+  --rounds N          alternating rounds (default 5, quick 3)
+  --duration S        seconds per measurement (default 1.5, quick 1)
+  --connections N     concurrent connections (default 50)
+  --only REGEX        only HTTP groups whose id matches (e.g. "express-hot")
+  --skip-http | --skip-micro | --skip-memory
+  --profile DIR       run the servers with --cpu-prof into DIR
+  --out FILE          the Markdown report (default docs/benchmarks.md; "-" for none)`)
+  process.exit(0)
+}
+
+const quick = flags.quick
+const settings = {
+  mode: quick ? 'quick' : 'full',
+  rounds: Number(flags.rounds ?? (quick ? 3 : 5)),
+  duration: Number(flags.duration ?? (quick ? 1 : 1.5)),
+  warmup: quick ? 0.3 : 0.5,
+  connections: Number(flags.connections ?? 50),
+  coldTokens: quick ? 1500 : 4000,
+  coldCacheEntries: 500,
+}
+const partial = flags.only !== undefined || flags['skip-http'] || flags['skip-micro']
+const outFile = flags.out ?? (partial ? '-' : join(here, '..', 'docs', 'benchmarks.md'))
+
+const started = Date.now()
+const phases = {}
+const log = (message) => console.log(`[${((Date.now() - started) / 1000).toFixed(0)}s] ${message}`)
+
+// --- the configurations -------------------------------------------------------------------
+/** Server configurations by id: framework, variant (see servers/*.mjs) and options. */
+const SERVERS = {
+  'express-none': { framework: 'express', variant: 'none', label: 'no auth' },
+  'express-sg': {
+    framework: 'express',
+    variant: 'scopeguard',
+    label: 'scopeguard + requireScopes',
+    scopeguard: true,
+  },
+  'express-sg-p10': {
+    framework: 'express',
+    variant: 'scopeguard-policy',
+    policyRoutes: 10,
+    sink: true,
+    label: 'scopeguard, policy of 10 routes + baselines + contract + file sink',
+    scopeguard: true,
+  },
+  'express-sg-p1000': {
+    framework: 'express',
+    variant: 'scopeguard-policy',
+    policyRoutes: 1000,
+    sink: true,
+    label: 'scopeguard, policy of 1,000 routes + baselines + contract + file sink',
+    scopeguard: true,
+  },
+  'express-sg-p1000-nosink': {
+    framework: 'express',
+    variant: 'scopeguard-policy',
+    policyRoutes: 1000,
+    sink: false,
+    label: 'scopeguard, policy of 1,000 routes + baselines + contract, no sink',
+    scopeguard: true,
+  },
+  'express-sg-cold': {
+    framework: 'express',
+    variant: 'scopeguard',
+    cacheEntries: settings.coldCacheEntries,
+    label: 'scopeguard + requireScopes',
+    scopeguard: true,
+  },
+  'express-bearer': {
+    framework: 'express',
+    variant: 'oauth2-jwt-bearer',
+    perAlg: true,
+    label: 'express-oauth2-jwt-bearer + requiredScopes',
+    peer: true,
+  },
+  'express-jwt': {
+    framework: 'express',
+    variant: 'express-jwt',
+    perAlg: true,
+    label: 'express-jwt + jwks-rsa + express-jwt-authz',
+    peer: true,
+  },
+  'express-jose': {
+    framework: 'express',
+    variant: 'jose',
+    perAlg: true,
+    label: 'bare jose jwtVerify + scope check',
+  },
+  'koa-none': { framework: 'koa', variant: 'none', label: 'no auth' },
+  'koa-sg': {
+    framework: 'koa',
+    variant: 'scopeguard',
+    label: 'scopeguard + requireScopes',
+    scopeguard: true,
+  },
+  'koa-sg-p10': {
+    framework: 'koa',
+    variant: 'scopeguard-policy',
+    policyRoutes: 10,
+    sink: true,
+    label: 'scopeguard, policy of 10 routes + baselines + contract + file sink',
+    scopeguard: true,
+  },
+  'koa-sg-p1000': {
+    framework: 'koa',
+    variant: 'scopeguard-policy',
+    policyRoutes: 1000,
+    sink: true,
+    label: 'scopeguard, policy of 1,000 routes + baselines + contract + file sink',
+    scopeguard: true,
+  },
+  'koa-jwt': {
+    framework: 'koa',
+    variant: 'koa-jwt',
+    perAlg: true,
+    label: 'koa-jwt + jwks-rsa + scope check',
+    peer: true,
+  },
+}
+
+/** Groups of configurations measured side by side, each against its baseline. */
+function groups() {
+  const list = []
+  const hot = (framework, alg, configs) =>
+    list.push({
+      id: `${framework}-hot-${alg.toLowerCase()}`,
+      title: `${framework === 'express' ? 'Express 5' : 'Koa 3'}, ${alg} token (verified once, then cached)`,
+      framework,
+      alg,
+      cold: false,
+      baseline: `${framework}-none`,
+      configs,
+    })
+  const cold = (alg, configs) =>
+    list.push({
+      id: `express-cold-${alg.toLowerCase()}`,
+      title: `Express 5, cold path: a different ${alg} token on every request`,
+      framework: 'express',
+      alg,
+      cold: true,
+      baseline: 'express-jose',
+      configs,
+    })
+  const express = ['express-none', 'express-sg', 'express-sg-p10', 'express-sg-p1000']
+  const expressPeers = ['express-bearer', 'express-jwt']
+  const koa = ['koa-none', 'koa-sg', 'koa-sg-p10', 'koa-sg-p1000', 'koa-jwt']
+  if (quick) {
+    hot('express', 'RS256', [...express, ...expressPeers])
+    hot('koa', 'RS256', koa)
+  } else {
+    hot('express', 'RS256', [...express, 'express-sg-p1000-nosink', ...expressPeers])
+    hot('express', 'ES256', [...express, ...expressPeers])
+    hot('koa', 'RS256', koa)
+    hot('koa', 'ES256', koa)
+  }
+  cold('RS256', ['express-jose', 'express-sg-cold'])
+  cold('ES256', ['express-jose', 'express-sg-cold'])
+  const only = flags.only === undefined ? undefined : new RegExp(flags.only)
+  return list.filter((group) => only === undefined || only.test(group.id))
+}
+
+// --- servers ------------------------------------------------------------------------------
+const running = new Map()
+
+/** Starts (once) the server of a configuration for an algorithm; resolves with its URL. */
+async function server(id, alg, context) {
+  const spec = SERVERS[id]
+  const key = spec.perAlg ? `${id}:${alg}` : id
+  const found = running.get(key)
+  if (found !== undefined) return found
+  const config = {
+    variant: spec.variant,
+    issuer: context.issuer,
+    audience: AUDIENCE,
+    jwksUri: context.jwksUri,
+    alg,
+    cacheEntries: spec.cacheEntries,
+    policyFile: spec.policyRoutes ? context.policyFiles[spec.policyRoutes] : undefined,
+    sinkFile: spec.sink ? join(context.dir, `${key}.audit.jsonl`) : undefined,
+  }
+  const execArgv = flags.profile
+    ? ['--cpu-prof', `--cpu-prof-dir=${flags.profile}`, `--cpu-prof-name=${key}.cpuprofile`]
+    : []
+  const child = fork(
+    join(here, 'servers', `${spec.framework}-server.mjs`),
+    [JSON.stringify(config)],
+    {
+      execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  )
+  const [message] = await once(child, 'message')
+  const entry = { key, child, url: `http://127.0.0.1:${message.port}/items` }
+  running.set(key, entry)
+  await check(entry, spec, context.tokens[alg])
+  return entry
+}
+
+/** A configuration must answer 200 to the benchmark token and 401 without one (unless no auth). */
+async function check(entry, spec, token) {
+  const ok = await fetch(entry.url, { headers: { authorization: `Bearer ${token}` } })
+  const anonymous = await fetch(entry.url)
+  const expected = spec.variant === 'none' ? 200 : 401
+  if (ok.status !== 200 || anonymous.status !== expected) {
+    throw new Error(
+      `${entry.key}: expected 200 with the token and ${expected} without, got ${ok.status} and ${anonymous.status}`,
+    )
+  }
+}
+
+/** Asks a server for its counters (guard stats, audit stats, CPU time). */
+async function statsOf(entry) {
+  entry.child.send({ stats: true })
+  const [message] = await once(entry.child, 'message')
+  return message.stats
+}
+
+async function stopServers() {
+  await Promise.all(
+    [...running.values()].map(async ({ child }) => {
+      if (child.exitCode !== null) return
+      child.send({ stop: true })
+      await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, 5000))])
+      if (child.exitCode === null) child.kill()
+    }),
+  )
+}
+
+// --- one measurement ----------------------------------------------------------------------
+async function measure(entry, group, context, duration) {
+  const before = await statsOf(entry)
+  const result = await load({
+    url: entry.url,
+    connections: settings.connections,
+    duration,
+    ...(group.cold
+      ? { tokens: context.coldTokens[group.alg] }
+      : { token: context.tokens[group.alg] }),
+  })
+  const after = await statsOf(entry)
+  const cpu = after.cpu.user + after.cpu.system - (before.cpu.user + before.cpu.system)
+  return { ...result, serverCpuPerRequest: result.requests > 0 ? cpu / result.requests : NaN }
+}
+
+async function runHttp(context) {
+  const plan = groups()
+  const rounds = []
+  for (const group of plan) {
+    for (const id of group.configs) await server(id, group.alg, context)
+  }
+  log(`${running.size} servers up; warming up`)
+  for (const group of plan) {
+    for (const id of group.configs) {
+      const entry = await server(id, group.alg, context)
+      await measure(entry, group, context, settings.warmup)
+    }
+  }
+  for (let round = 0; round < settings.rounds; round++) {
+    const measured = {}
+    for (const group of plan) {
+      // The baseline runs before, between and after the others (B c1 B c2 … B): each
+      // configuration is compared with the mean of the baseline runs right around it.
+      const others = group.configs.filter((id) => id !== group.baseline)
+      const order = round % 2 === 0 ? others : [...others].reverse()
+      const baseline = await server(group.baseline, group.alg, context)
+      const run = async (entry) => {
+        const result = await measure(entry, group, context, settings.duration)
+        if (result.non2xx > 0 || result.errors > 0) {
+          throw new Error(`${entry.key}: ${result.non2xx} non-2xx answers, ${result.errors} errors`)
+        }
+        return result
+      }
+      const baselines = [await run(baseline)]
+      measured[group.id] = {}
+      for (const id of order) {
+        const result = await run(await server(id, group.alg, context))
+        baselines.push(await run(baseline))
+        const around = baselines.slice(-2)
+        measured[group.id][id] = {
+          ...result,
+          baselineRps: mean(around.map((b) => b.rps)),
+          baselineCpu: mean(around.map((b) => b.serverCpuPerRequest)),
+        }
+      }
+      const base = {
+        ...baselines[0],
+        rps: mean(baselines.map((b) => b.rps)),
+        serverCpuPerRequest: mean(baselines.map((b) => b.serverCpuPerRequest)),
+        latencyP50: mean(baselines.map((b) => b.latencyP50)),
+        latencyP99: mean(baselines.map((b) => b.latencyP99)),
+      }
+      measured[group.id][group.baseline] = {
+        ...base,
+        baselineRps: base.rps,
+        baselineCpu: base.serverCpuPerRequest,
+        runs: baselines.map((b) => b.rps),
+      }
+      const line = group.configs
+        .map((id) => `${id} ${Math.round(measured[group.id][id].rps)}`)
+        .join(', ')
+      log(`round ${round + 1}/${settings.rounds} ${group.id}: ${line}`)
+    }
+    rounds.push(measured)
+  }
+  const servers = {}
+  for (const entry of running.values()) {
+    const stats = await statsOf(entry)
+    servers[entry.key] = { guard: stats.guard, audit: stats.audit, rss: stats.memory.rss }
+  }
+  return { plan, rounds, servers, labels: SERVERS }
+}
+
+// --- main ---------------------------------------------------------------------------------
+const dir = await mkdtemp(join(tmpdir(), 'scopeguard-bench-'))
+const keys = await generateSigningKeys()
+const authz = await startAuthzServer({ keys, accessTokenTtl: 7200 })
+let exitCode = 0
+try {
+  const environment = await describeEnvironment()
+  log(`${settings.mode} run on ${environment.machine.cpuModel} ×${environment.machine.cpus}`)
+  const tokens = {
+    RS256: await authz.token(DEMO_CLIENTS.reader),
+    ES256: await authz.token(DEMO_CLIENTS.esReader),
+  }
+  const policyFiles = {}
+  for (const routes of [10, 1000]) {
+    policyFiles[routes] = join(dir, `policy-${routes}.json`)
+    await writeFile(policyFiles[routes], JSON.stringify(generatePolicy({ routes }), null, 2))
+  }
+  const context = {
+    issuer: authz.issuer,
+    jwksUri: authz.jwksUri,
+    tokens,
+    policyFiles,
+    dir,
+    coldTokens: {},
+  }
+  const results = { settings, environment, phases }
+
+  if (!flags['skip-http']) {
+    const t = Date.now()
+    for (const alg of ['RS256', 'ES256']) {
+      context.coldTokens[alg] = await mintLike(tokens[alg], keys.keys, settings.coldTokens)
+    }
+    log(`minted ${settings.coldTokens} cold tokens per algorithm`)
+    results.http = await runHttp(context)
+    await stopServers()
+    phases.http = (Date.now() - t) / 1000
+  }
+  if (!flags['skip-micro']) {
+    const t = Date.now()
+    log('micro benchmarks')
+    results.micro = await runChild(join(here, 'micro.mjs'), {
+      issuer: authz.issuer,
+      audience: AUDIENCE,
+      jwksUri: authz.jwksUri,
+      tokens,
+      privateKeys: keys.keys,
+      quick,
+    })
+    phases.micro = (Date.now() - t) / 1000
+  }
+  if (!flags['skip-memory']) {
+    const t = Date.now()
+    log('memory')
+    results.memory = await runChild(
+      join(here, 'memory.mjs'),
+      { quick },
+      {
+        execArgv: ['--expose-gc'],
+      },
+    )
+    phases.memory = (Date.now() - t) / 1000
+  }
+  phases.total = (Date.now() - started) / 1000
+  results.environment.loadAfter = (await describeEnvironment()).machine.load
+  results.analysis = analyze(results)
+  const json = join(tmpdir(), `scopeguard-bench-${settings.mode}-${started}.json`)
+  await writeFile(json, JSON.stringify(results, null, 2))
+  log(`raw results: ${json}`)
+  if (outFile !== '-') {
+    await writeReport(results, outFile)
+    log(`wrote ${outFile}`)
+  }
+  for (const target of results.analysis.targets) {
+    console.log(`${target.met ? 'MET   ' : 'MISSED'} ${target.name}: ${target.figure}`)
+  }
+  log(`done in ${phases.total.toFixed(0)} s`)
+} catch (error) {
+  console.error(error)
+  exitCode = 1
+} finally {
+  await stopServers()
+  await authz.stop()
+  await rm(dir, { recursive: true, force: true })
+}
+process.exit(exitCode)
