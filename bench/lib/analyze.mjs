@@ -104,7 +104,7 @@ function targets(http, micro, memory) {
           add(
             `Express hot path (${group.alg}): scopeguard ≥ 1.7× express-oauth2-jwt-bearer`,
             bearer >= 1.7,
-            `${times(bearer)} (${Math.round(sg.rps)} vs ${Math.round(row(group, 'express-bearer').rps)} req/s)`,
+            `${bearer.toFixed(3)}× (${Math.round(sg.rps)} vs ${Math.round(row(group, 'express-bearer').rps)} req/s)`,
           )
         }
       }
