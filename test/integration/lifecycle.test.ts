@@ -1,4 +1,3 @@
-import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
   LifecycleError,
@@ -8,45 +7,22 @@ import {
 } from '@scopeguard/core'
 import { ADAPTERS } from '../support/apps.js'
 import { bearer, send } from '../support/http.js'
+import {
+  AUDIENCE,
+  createStaticSigner,
+  ISSUER,
+  ITEMS_POLICY,
+  type StaticSigner,
+} from '../support/static-signer.js'
 
-const issuer = 'https://auth.example.com'
-const audience = 'https://items-api.scopeguard.test'
+const issuer = ISSUER
+const audience = AUDIENCE
+const policy = ITEMS_POLICY
 let keys: ScopeguardOptions['keys']
-let sign: (claims: Record<string, unknown>) => Promise<string>
-
-const policy: PolicyDocument = {
-  version: 1,
-  scopes: {
-    'read:items': {},
-    'write:items': { implies: ['read:items'], elevatable: true },
-    'delete:items': {},
-    admin: {},
-  },
-  routes: {
-    'GET /health': { public: true },
-    'GET /items': 'read:items',
-    'POST /items': 'write:items',
-    'DELETE /items/:id': 'delete:items or admin',
-    'GET /whoami': 'read:items',
-  },
-}
+let sign: StaticSigner['sign']
 
 beforeAll(async () => {
-  const pair = await generateKeyPair('ES256', { extractable: true })
-  keys = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1' }] }
-  sign = (claims) => {
-    const now = Math.floor(Date.now() / 1000)
-    return new SignJWT({
-      iss: issuer,
-      aud: audience,
-      iat: now,
-      exp: now + 600,
-      scope: 'read:items',
-      ...claims,
-    })
-      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' })
-      .sign(pair.privateKey)
-  }
+  ;({ keys, sign } = await createStaticSigner())
 })
 
 describe.each(ADAPTERS)(

@@ -1,53 +1,30 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { PolicyDocument, ScopeguardEvent, ScopeguardOptions } from '@scopeguard/core'
+import type { ScopeguardEvent, ScopeguardOptions } from '@scopeguard/core'
 import { redisStore, runDrill } from '@scopeguard/redis'
 import { startExpressApi, startKoaApi, type TestApi } from '../support/apps.js'
 import { bearer, send } from '../support/http.js'
+import {
+  AUDIENCE,
+  createStaticSigner,
+  ISSUER,
+  ITEMS_POLICY,
+  type StaticSigner,
+} from '../support/static-signer.js'
 import { startRedis, type RedisServer } from '../support/redis-server.js'
 
-const issuer = 'https://auth.example.com'
-const audience = 'https://items-api.scopeguard.test'
-const policy: PolicyDocument = {
-  version: 1,
-  scopes: {
-    'read:items': {},
-    'write:items': { implies: ['read:items'], elevatable: true },
-    'delete:items': {},
-    admin: {},
-  },
-  routes: {
-    'GET /health': { public: true },
-    'GET /items': 'read:items',
-    'POST /items': 'write:items',
-    'DELETE /items/:id': 'delete:items or admin',
-    'GET /whoami': 'read:items',
-  },
-}
+const issuer = ISSUER
+const audience = AUDIENCE
+const policy = ITEMS_POLICY
 let keys: ScopeguardOptions['keys']
-let sign: (claims: Record<string, unknown>) => Promise<string>
+let sign: StaticSigner['sign']
 let redis: RedisServer
 
 beforeAll(async () => {
   redis = await startRedis()
-  const pair = await generateKeyPair('ES256', { extractable: true })
-  keys = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1' }] }
-  sign = (claims) => {
-    const now = Math.floor(Date.now() / 1000)
-    return new SignJWT({
-      iss: issuer,
-      aud: audience,
-      iat: now,
-      exp: now + 600,
-      scope: 'read:items',
-      ...claims,
-    })
-      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' })
-      .sign(pair.privateKey)
-  }
+  ;({ keys, sign } = await createStaticSigner())
 })
 afterAll(() => redis?.stop())
 
