@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 /** The key of a token in caches: a SHA-256 of the whole token, never the token itself. */
 export function tokenCacheKey(token: string): string {
-  return createHash('sha256').update(token).digest('base64url')
+  return hash('sha256', token, 'base64url') // one-shot: about half the cost of createHash on the hot path
 }
 
 interface Entry<T> {
