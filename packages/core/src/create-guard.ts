@@ -18,7 +18,7 @@ import {
   type DispatchedRoute,
 } from './policy/decide-route.js'
 import { createAuditor } from './audit/create-auditor.js'
-import { lifecycleEvent, storeEvent } from './store/lifecycle-event.js'
+import { dormantEvent, lifecycleEvent, storeEvent } from './store/lifecycle-event.js'
 import {
   elevationChange,
   killSwitchChange,
@@ -203,11 +203,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
         if (now - last <= after * 1000 || reported.has(clientId)) continue
         reported.set(clientId, last)
         const reason = `not seen for more than ${after} s`
-        auditor.emit({
-          ...lifecycleEvent({ op: 'unrevoke', kind: 'clientId', value: clientId }, 'local', now),
-          action: 'dormant',
-          reason,
-        })
+        auditor.emit(dormantEvent(clientId, reason, now))
         if (options.revokeDormant === true)
           await store.apply(
             revocationChange({ clientId, reason: `dormant: ${reason}` }, now, config.revocationTtl),

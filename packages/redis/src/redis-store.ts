@@ -6,6 +6,7 @@ import {
   addUsage,
   applyChange,
   buildSnapshot,
+  revocationKey,
   type ElevationGrant,
   type KillSwitch,
   type Revocation,
@@ -84,9 +85,9 @@ export function drillChannels(prefix: string): {
 export function changeKey(change: StoreChange): string {
   switch (change.op) {
     case 'revoke':
-      return `revoke:${change.revocation.kind}:${change.revocation.value}:${change.revocation.at}`
+      return `revoke:${revocationKey(change.revocation.kind, change.revocation.value)}:${change.revocation.at}`
     case 'unrevoke':
-      return `unrevoke:${change.kind}:${change.value}`
+      return `unrevoke:${revocationKey(change.kind, change.value)}`
     case 'kill_switch':
       return `kill_switch:${String(change.killSwitch.on)}:${change.killSwitch.at}`
     case 'grant':
@@ -189,7 +190,7 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
     }
     for (const value of await read(`${prefix}rev:*`)) {
       const revocation = JSON.parse(value) as Revocation
-      revocations.set(`${revocation.kind}:${revocation.value}`, revocation)
+      revocations.set(revocationKey(revocation.kind, revocation.value), revocation)
     }
     for (const value of await read(`${prefix}grant:*`)) {
       const grant = JSON.parse(value) as ElevationGrant
@@ -301,13 +302,17 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
     switch (change.op) {
       case 'revoke': {
         const { kind, value, until } = change.revocation
-        await client.set(`${prefix}rev:${kind}:${value}`, JSON.stringify(change.revocation), {
-          expiration: { type: 'PX', value: Math.max(1, until - now) },
-        })
+        await client.set(
+          `${prefix}rev:${revocationKey(kind, value)}`,
+          JSON.stringify(change.revocation),
+          {
+            expiration: { type: 'PX', value: Math.max(1, until - now) },
+          },
+        )
         break
       }
       case 'unrevoke':
-        await client.del(`${prefix}rev:${change.kind}:${change.value}`)
+        await client.del(`${prefix}rev:${revocationKey(change.kind, change.value)}`)
         break
       case 'kill_switch':
         if (change.killSwitch.on)

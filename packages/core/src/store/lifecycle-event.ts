@@ -1,13 +1,8 @@
 import type { LifecycleEvent, StoreEvent } from '../events.js'
-import type { StoreChange, StoreStatus } from './types.js'
+import { revocationKey, type StoreChange, type StoreStatus } from './types.js'
 
-/** The audit event of a store change, applied here (`local`) or arriving from another instance. */
-export function lifecycleEvent(
-  change: StoreChange,
-  origin: 'local' | 'remote',
-  now: number,
-): LifecycleEvent {
-  const base = {
+function baseEvent(origin: 'local' | 'remote', now: number) {
+  return {
     type: 'lifecycle' as const,
     v: 1 as const,
     time: new Date(now).toISOString(),
@@ -19,19 +14,38 @@ export function lifecycleEvent(
     until: undefined,
     except: undefined,
   }
+}
+
+/** The audit event of a client no instance has seen for `dormantAfter`. */
+export function dormantEvent(clientId: string, reason: string, now: number): LifecycleEvent {
+  return {
+    ...baseEvent('local', now),
+    action: 'dormant',
+    target: revocationKey('clientId', clientId),
+    reason,
+  }
+}
+
+/** The audit event of a store change, applied here (`local`) or arriving from another instance. */
+export function lifecycleEvent(
+  change: StoreChange,
+  origin: 'local' | 'remote',
+  now: number,
+): LifecycleEvent {
+  const base = baseEvent(origin, now)
   switch (change.op) {
     case 'revoke': {
       const { kind, value, reason, until } = change.revocation
       return {
         ...base,
         action: 'revoked',
-        target: `${kind}:${value}`,
+        target: revocationKey(kind, value),
         reason,
         until: new Date(until).toISOString(),
       }
     }
     case 'unrevoke':
-      return { ...base, action: 'unrevoked', target: `${change.kind}:${change.value}` }
+      return { ...base, action: 'unrevoked', target: revocationKey(change.kind, change.value) }
     case 'kill_switch': {
       const { on, reason, except } = change.killSwitch
       return { ...base, action: on ? 'kill_switch_on' : 'kill_switch_off', reason, except }
