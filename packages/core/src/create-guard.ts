@@ -4,7 +4,7 @@ import type { AuthInfo } from './auth-info.js'
 import { toSafeClaims } from './claims.js'
 import { deny, type Allow, type Decision } from './decision.js'
 import { ScopeguardConfigError, TokenInvalidError, VerifierUnavailableError } from './errors.js'
-import { extractToken, type TokenTransports } from './extract-token.js'
+import { findToken, isB64Token, type TokenTransports } from './extract-token.js'
 import type { ScopeguardOptions } from './options.js'
 import type { ScopeguardRequest } from './request.js'
 import { createChallenges } from './responses.js'
@@ -42,7 +42,7 @@ import { createPolicySource, type ReloadResult } from './policy/policy-source.js
 import type { DecisionContext } from './record-decision.js'
 import { resolveOptions } from './resolve-options.js'
 import { introspectToken } from './verify/introspect-token.js'
-import { createTokenCache, tokenCacheKey } from './verify/token-cache.js'
+import { createTokenCache, tokenFingerprint } from './verify/token-cache.js'
 import { verifyJwt } from './verify/verify-jwt.js'
 
 const debug = createDebug('scopeguard:decision')
@@ -76,9 +76,11 @@ export interface Guard {
   /**
    * Extracts and verifies the request's token. Never throws for anything a client sends.
    * With a policy (or `optional`), a request without a token proceeds anonymously: the
-   * route's rule decides.
+   * route's rule decides. The answer is synchronous when the token is in the verified-token
+   * cache (the common case of a reused token) and a promise only when it must be verified:
+   * `await` it either way.
    */
-  authenticate(request: ScopeguardRequest): Promise<Decision>
+  authenticate(request: ScopeguardRequest): Decision | Promise<Decision>
   /** Judges a compiled requirement (`requireScopes`) for an authenticated (or anonymous) caller. */
   authorize(
     auth: AuthInfo | undefined,
@@ -309,9 +311,15 @@ export function createGuard(options: ScopeguardOptions): Guard {
     return until
   }
 
-  const authenticate = async (request: ScopeguardRequest): Promise<Decision> => {
+  const authenticate = (request: ScopeguardRequest): Decision | Promise<Decision> => {
     const started = metrics.timed ? performance.now() : 0
-    const decision = await check(request)
+    const checked = check(request)
+    if (checked instanceof Promise)
+      return checked.then((decision) => finish(decision, request, started))
+    return finish(checked, request, started)
+  }
+
+  const finish = (decision: Decision, request: ScopeguardRequest, started: number): Decision => {
     if (metrics.timed) metrics.verification((performance.now() - started) / 1000, decision.allowed)
     // Allowed requests are recorded where they are judged (route or requireScopes).
     return decision.allowed
@@ -319,8 +327,9 @@ export function createGuard(options: ScopeguardOptions): Guard {
       : report(decision, { method: request.method, path: request.path })
   }
 
-  const check = async (request: ScopeguardRequest): Promise<Decision> => {
-    const found = extractToken(request, transports, config.maxTokenLength)
+  /** Synchronous when the token is in the cache (the hot path); a promise only on a miss. */
+  const check = (request: ScopeguardRequest): Decision | Promise<Decision> => {
+    const found = findToken(request, transports, config.maxTokenLength)
     switch (found.kind) {
       case 'none':
         if (config.optional) return anonymous
@@ -341,22 +350,32 @@ export function createGuard(options: ScopeguardOptions): Guard {
         debug('token rejected: %s', found.detail)
         return deny('token_invalid', challenges.invalidToken, { rejection: found.detail })
     }
-    const fingerprint = tokenCacheKey(found.token)
+    const cached = cache.peek(found.token)
+    if (cached !== undefined) {
+      counters.cacheHits++
+      return admit(cached)
+    }
+    // Only a token that was never verified is checked against the RFC 6750 b64token syntax:
+    // a cached one passed it already.
+    if (!isB64Token(found.token)) {
+      debug('token rejected: malformed')
+      return deny('token_invalid', challenges.invalidToken, { rejection: 'malformed' })
+    }
     const { value, hit } = cache.get(
-      fingerprint,
-      () => verify(found.token, fingerprint),
+      found.token,
+      () => verify(found.token, tokenFingerprint(found.token)),
       cacheUntil,
     )
     if (hit) counters.cacheHits++
-    try {
-      const auth = await value
-      if (auth.clientId !== undefined) store.touch?.(auth.clientId, clock())
-      const state = store.snapshot()
-      if (!state.empty) return applyState(state, auth)
-      return { allowed: true, status: 200, reason: 'allowed', auth }
-    } catch (error) {
-      return denyFor(error)
-    }
+    return value.then(admit, denyFor)
+  }
+
+  /** A verified caller, seen by the store's snapshot (revocations, kill switch, elevations). */
+  const admit = (auth: AuthInfo): Decision => {
+    if (auth.clientId !== undefined) store.touch?.(auth.clientId, clock())
+    const state = store.snapshot()
+    if (!state.empty) return applyState(state, auth)
+    return { allowed: true, status: 200, reason: 'allowed', auth }
   }
 
   /** Revocations, the kill switch and elevation grants, read from the store's local snapshot. */
@@ -423,8 +442,13 @@ export function createGuard(options: ScopeguardOptions): Guard {
     requirement: ScopeRequirement,
     context: DecisionContext = { method: '' },
   ): Decision => {
-    const judged = { ...context, required: requirement.source }
-    if (auth === undefined) return report(deny('token_missing', challenges.missing), judged)
+    const judged = (): DecisionContext => ({
+      method: context.method,
+      path: context.path,
+      route: context.route,
+      required: requirement.source,
+    })
+    if (auth === undefined) return report(deny('token_missing', challenges.missing), judged())
     // With a policy, a token's scopes count with everything they imply in the catalog.
     const granted =
       policySource === undefined ? auth.scopes : expandScopes(policySource.current(), auth.scopes)
@@ -433,7 +457,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
       // With a policy, the route's decision records the request and counts its usage; an
       // allowed requireScopes() next to it adds nothing, so only its denials are recorded.
       if (policySource !== undefined) return allowed
-      return report(allowed, judged, usedScopes(undefined, requirement, auth))
+      return report(allowed, judged(), usedScopes(undefined, requirement, auth))
     }
     const missing = missingScopes(requirement, granted)
     debug('insufficient scope for %s: missing %o', requirement.source, missing)
@@ -450,7 +474,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
         },
       ],
     })
-    return report(decision, judged)
+    return report(decision, judged())
   }
 
   const judgeRoute = (
@@ -458,7 +482,6 @@ export function createGuard(options: ScopeguardOptions): Guard {
     route: DispatchedRoute,
     context?: DecisionContext,
   ): Decision => {
-    const where = { method: route.method, ...context, route: route.template }
     if (policySource === undefined)
       return auth === undefined
         ? anonymous
@@ -470,7 +493,16 @@ export function createGuard(options: ScopeguardOptions): Guard {
       decision.allowed && auth !== undefined && requirement !== undefined
         ? usedScopes(policy, requirement, auth)
         : []
-    return report(decision, { ...where, required: requirement?.source }, used)
+    return report(
+      decision,
+      {
+        method: context?.method ?? route.method,
+        path: context?.path,
+        route: route.template,
+        required: requirement?.source,
+      },
+      used,
+    )
   }
 
   return {

@@ -33,7 +33,9 @@ export interface ScopeguardMiddleware extends RequestHandler, GuardControls {
   readonly guard: Guard
 }
 
-const guards = new WeakMap<Request, Guard>()
+/** The guard that authenticated a request, for `requireScopes` (a symbol property: cheaper than a WeakMap). */
+const GUARD = Symbol('scopeguard.guard')
+type GuardedRequest = Request & { [GUARD]?: Guard }
 
 /**
  * Creates the Express middleware that authenticates every request: it extracts the bearer
@@ -48,13 +50,20 @@ const guards = new WeakMap<Request, Guard>()
 export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
   const guard = createGuard(options)
   const judge = { guard, send }
-  const middleware = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const decision = await guard.authenticate(toRequest(req))
-    if (!decision.allowed) return void send(res, decision)
+  const admit = (req: Request, res: Response, next: NextFunction, decision: Decision): void => {
+    if (!decision.allowed) return send(res, decision)
     req.auth = decision.auth
-    guards.set(req, guard)
+    ;(req as GuardedRequest)[GUARD] = guard
     if (guard.hasPolicy) judgeAtRouteLayer(req, judge)
     next()
+  }
+  // Not an async function: a reused token is answered from the cache synchronously, so the
+  // hot path costs no promise and no microtask.
+  const middleware = (req: Request, res: Response, next: NextFunction): void => {
+    const decision = guard.authenticate(toRequest(req))
+    if (decision instanceof Promise) {
+      decision.then((settled) => admit(req, res, next, settled)).catch(next)
+    } else admit(req, res, next, decision)
   }
   return Object.assign(middleware, { guard, ...guardControls(guard) })
 }
@@ -71,7 +80,7 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
 export function requireScopes(requirement: RequirementInput): RequestHandler {
   const compiled = compileRequirement(requirement)
   return (req, res, next) => {
-    const guard = guards.get(req)
+    const guard = (req as GuardedRequest)[GUARD]
     if (guard === undefined) {
       return next(
         new ScopeguardConfigError(

@@ -10,6 +10,7 @@ import {
   type GuardControls,
   type RequirementInput,
   type ScopeguardOptions,
+  type ScopeguardRequest,
 } from '@scopeguard/core'
 import { instrumentRouters } from './route-layer.js'
 
@@ -29,7 +30,38 @@ export interface ScopeguardMiddleware extends Middleware, GuardControls {
   readonly guard: Guard
 }
 
-const guards = new WeakMap<Context, Guard>()
+/** The guard that authenticated a request, for `requireScopes` (a symbol property: cheaper than a WeakMap). */
+const GUARD = Symbol('scopeguard.guard')
+type GuardedContext = Context & { [GUARD]?: Guard }
+
+/**
+ * The request as core sees it, read from `ctx` only when core asks: Koa computes `path` and
+ * `querystring` by parsing the URL, which the hot path of a cached token never needs.
+ */
+class KoaRequest implements ScopeguardRequest {
+  readonly #ctx: Context
+  constructor(ctx: Context) {
+    this.#ctx = ctx
+  }
+  get method(): string {
+    return this.#ctx.method
+  }
+  get path(): string {
+    return this.#ctx.path
+  }
+  get headers(): ScopeguardRequest['headers'] {
+    return this.#ctx.req.headers
+  }
+  get rawHeaders(): readonly string[] {
+    return this.#ctx.req.rawHeaders
+  }
+  get query(): string {
+    return this.#ctx.querystring
+  }
+  get body(): unknown {
+    return (this.#ctx.request as { body?: unknown }).body
+  }
+}
 
 /**
  * Creates the Koa middleware that authenticates every request: it extracts the bearer token
@@ -43,20 +75,20 @@ const guards = new WeakMap<Context, Guard>()
  */
 export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
   const guard = createGuard(options)
-  const middleware = async (ctx: Context, next: Next): Promise<void> => {
-    const decision = await guard.authenticate({
-      method: ctx.method,
-      path: ctx.path,
-      headers: ctx.headers,
-      rawHeaders: ctx.req.rawHeaders,
-      query: ctx.querystring,
-      body: (ctx.request as { body?: unknown }).body,
-    })
+  const admit = (ctx: Context, next: Next, decision: Decision): Promise<void> | void => {
     if (!decision.allowed) return send(ctx, decision)
     ctx.state.auth = decision.auth
-    guards.set(ctx, guard)
+    ;(ctx as GuardedContext)[GUARD] = guard
     if (guard.hasPolicy) instrumentRouters(ctx, guard, send)
-    await next()
+    return next()
+  }
+  // Not an async function: a reused token is answered from the cache synchronously, so the
+  // hot path costs no extra promise or microtask.
+  const middleware = (ctx: Context, next: Next): Promise<void> | void => {
+    const decision = guard.authenticate(new KoaRequest(ctx))
+    return decision instanceof Promise
+      ? decision.then((settled) => admit(ctx, next, settled))
+      : admit(ctx, next, decision)
   }
   return Object.assign(middleware, { guard, ...guardControls(guard) })
 }
@@ -72,8 +104,8 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
  */
 export function requireScopes(requirement: RequirementInput): Middleware {
   const compiled = compileRequirement(requirement)
-  return async (ctx, next) => {
-    const guard = guards.get(ctx)
+  return (ctx, next) => {
+    const guard = (ctx as GuardedContext)[GUARD]
     if (guard === undefined) {
       throw new ScopeguardConfigError(
         'requireScopes() ran without the scopeguard() middleware before it: add app.use(scopeguard(options)) first',
@@ -85,7 +117,7 @@ export function requireScopes(requirement: RequirementInput): Middleware {
       route: (ctx as Context & { _matchedRoute?: string })._matchedRoute,
     })
     if (!decision.allowed) return send(ctx, decision)
-    await next()
+    return next()
   }
 }
 

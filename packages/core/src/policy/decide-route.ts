@@ -42,14 +42,30 @@ export function expandScopes(
   policy: CompiledPolicy,
   scopes: ReadonlySet<string>,
 ): ReadonlySet<string> {
+  // A verified token's scope set is one object for as long as the token is cached: its
+  // expansion under the current policy is computed once, not on every request.
+  const known = expansions.get(scopes)
+  if (known !== undefined && known.policy === policy) return known.expanded
   const expanded = new Set<string>()
   for (const scope of scopes) {
     const implied = policy.closure.get(scope)
     if (implied === undefined) expanded.add(scope)
     else for (const s of implied) expanded.add(s)
   }
+  expansions.set(scopes, { policy, expanded, used: new Map() })
   return expanded
 }
+
+/** Per granted scope set: its expansion under a policy, and the scopes each requirement used. */
+const expansions = new WeakMap<
+  ReadonlySet<string>,
+  {
+    /** Undefined: without a policy (no `implies`). */
+    policy: CompiledPolicy | undefined
+    expanded: ReadonlySet<string>
+    used: Map<ScopeRequirement, readonly string[]>
+  }
+>()
 
 /**
  * Judges one dispatched request against the policy: the route's rule (unmapped routes are
@@ -228,6 +244,26 @@ function allow(auth: AuthInfo | undefined, violations: readonly Violation[]): De
  * `read:items` call). This is what the usage inventory counts as used.
  */
 export function usedScopes(
+  policy: CompiledPolicy | undefined,
+  requirement: ScopeRequirement,
+  auth: AuthInfo,
+): readonly string[] {
+  // Memoized per granted scope set and policy, like expandScopes.
+  let known = expansions.get(auth.scopes)
+  if (known === undefined || known.policy !== policy) {
+    if (policy !== undefined) expandScopes(policy, auth.scopes)
+    else expansions.set(auth.scopes, { policy, expanded: auth.scopes, used: new Map() })
+    known = expansions.get(auth.scopes)
+  }
+  let used = known?.used.get(requirement)
+  if (used === undefined) {
+    used = Object.freeze(computeUsedScopes(policy, requirement, auth))
+    known?.used.set(requirement, used)
+  }
+  return used
+}
+
+function computeUsedScopes(
   policy: CompiledPolicy | undefined,
   requirement: ScopeRequirement,
   auth: AuthInfo,
