@@ -8,6 +8,12 @@ import { extractToken, type TokenTransports } from './extract-token.js'
 import type { ScopeguardOptions } from './options.js'
 import type { ScopeguardRequest } from './request.js'
 import { createChallenges } from './responses.js'
+import { isThumbprint, matchesThumbprint, readCertificateHeader } from './client-certificate.js'
+import {
+  createResourceMetadata,
+  type ProtectedResourceMetadata,
+  type ResourceMetadataEndpoint,
+} from './resource-metadata.js'
 import { missingScopes, satisfies, type ScopeRequirement } from './scopes/compile-requirement.js'
 import { readScopes } from './scopes/read-scopes.js'
 import {
@@ -73,6 +79,18 @@ export interface Guard {
   readonly optional: boolean
   /** Whether a policy judges every dispatched route (adapters then enforce at the route layer). */
   readonly hasPolicy: boolean
+  /**
+   * Whether certificate-bound tokens are accepted from the TLS connection (`mtls` without
+   * `certificateHeader`): adapters then give core the connection's client certificate.
+   */
+  readonly wantsPeerCertificate: boolean
+  /**
+   * The RFC 9728 metadata endpoint the adapters serve before authenticating, when `resource`
+   * is configured (undefined otherwise, and then it costs nothing).
+   */
+  readonly metadataEndpoint: ResourceMetadataEndpoint | undefined
+  /** The RFC 9728 protected resource metadata document, when `resource` is configured. */
+  resourceMetadata(): ProtectedResourceMetadata | undefined
   /**
    * Extracts and verifies the request's token. Never throws for anything a client sends.
    * With a policy (or `optional`), a request without a token proceeds anonymously: the
@@ -142,7 +160,8 @@ export interface Guard {
  */
 export function createGuard(options: ScopeguardOptions): Guard {
   const config = resolveOptions(options)
-  const challenges = createChallenges(config.realm)
+  const metadataEndpoint = createResourceMetadata(options, config, () => policySource?.current())
+  const challenges = createChallenges(config.realm, metadataEndpoint?.url)
   const { counters, clock } = config
   const cache = createTokenCache<AuthInfo>(config.cacheEntries, clock)
   const transports: TokenTransports = {
@@ -236,7 +255,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
   const checkClaims = (claims: Record<string, unknown>): void => {
     // A token bound to a key (DPoP cnf.jkt, mTLS cnf.x5t#S256) must not work as a plain
     // bearer token: whoever stole it would not need the key (RFC 9449 §7.2, RFC 8705 §3).
-    if (Object.hasOwn(claims, 'cnf')) throw new TokenInvalidError('key_bound')
+    if (Object.hasOwn(claims, 'cnf')) checkConfirmation(claims['cnf'])
     for (const name of ['exp', 'iat', 'nbf']) {
       const value = claims[name]
       if (
@@ -247,6 +266,27 @@ export function createGuard(options: ScopeguardOptions): Guard {
       }
     }
     checkLifetime(claims)
+  }
+
+  /**
+   * With `mtls`, a `cnf` holding only `x5t#S256` is accepted here and checked against the
+   * request's certificate on every request (never cached with the token); any other
+   * confirmation method is refused.
+   */
+  const checkConfirmation = (cnf: unknown): void => {
+    if (config.mtls === undefined || cnf === null || typeof cnf !== 'object')
+      throw new TokenInvalidError('key_bound')
+    const members = Object.keys(cnf)
+    if (members.length !== 1 || members[0] !== 'x5t#S256') throw new TokenInvalidError('key_bound')
+    if (!isThumbprint((cnf as Record<string, unknown>)['x5t#S256']))
+      throw new TokenInvalidError('claim_invalid')
+  }
+
+  /** The client certificate of a request: from the trusted proxy's header, or the TLS connection. */
+  const clientCertificate = (request: ScopeguardRequest): Uint8Array | undefined => {
+    const header = config.mtls?.certificateHeader
+    if (header !== undefined) return readCertificateHeader(request.headers[header])
+    return request.clientCertificate?.()
   }
 
   const checkLifetime = (claims: { iat?: unknown; exp?: unknown }): void => {
@@ -270,6 +310,8 @@ export function createGuard(options: ScopeguardOptions): Guard {
     const time = (name: string): Date | undefined =>
       typeof claims[name] === 'number' ? new Date((claims[name] as number) * 1000) : undefined
     const aud = claims['aud']
+    const cnf = claims['cnf'] as Record<string, unknown> | undefined
+    const thumbprint = cnf?.['x5t#S256'] as string | undefined
     return Object.freeze({
       clientId: text('client_id') ?? text('azp'),
       subject: text('sub'),
@@ -290,6 +332,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
         issuedAt: time('iat'),
         expiresAt: time('exp'),
         fingerprint,
+        ...(thumbprint === undefined ? {} : { certificateThumbprint: thumbprint }),
       }),
     })
   }
@@ -350,6 +393,16 @@ export function createGuard(options: ScopeguardOptions): Guard {
     if (hit) counters.cacheHits++
     try {
       const auth = await value
+      const thumbprint = auth.token.certificateThumbprint
+      if (thumbprint !== undefined) {
+        // RFC 8705 §3: the token works only over a connection with the certificate it is bound to.
+        const certificate = clientCertificate(request)
+        if (!matchesThumbprint(thumbprint, certificate)) {
+          const rejection = certificate === undefined ? 'certificate_missing' : 'certificate_mismatch'
+          debug('token refused: %s', rejection)
+          return deny('token_invalid', challenges.invalidToken, { rejection, auth })
+        }
+      }
       if (auth.clientId !== undefined) store.touch?.(auth.clientId, clock())
       const state = store.snapshot()
       if (!state.empty) return applyState(state, auth)
@@ -464,7 +517,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
         ? anonymous
         : { allowed: true, status: 200, reason: 'allowed', auth }
     const policy = policySource.current()
-    const decision = decideRoute(policy, route, auth, challenges)
+    const decision = decideRoute(policy, route, auth, challenges, clock())
     const requirement = findRule(policy, route)?.requirement
     const used =
       decision.allowed && auth !== undefined && requirement !== undefined
@@ -476,6 +529,9 @@ export function createGuard(options: ScopeguardOptions): Guard {
   return {
     optional: config.optional,
     hasPolicy: policySource !== undefined,
+    wantsPeerCertificate: config.mtls !== undefined && config.mtls.certificateHeader === undefined,
+    metadataEndpoint,
+    resourceMetadata: () => metadataEndpoint?.document(),
     authenticate,
     authorize,
     judgeRoute,
@@ -564,6 +620,7 @@ export type GuardControls = Pick<
   | 'auditStats'
   | 'flush'
   | 'close'
+  | 'resourceMetadata'
 >
 
 /**
@@ -589,5 +646,6 @@ export function guardControls(guard: Guard): GuardControls {
     elevate: (request) => guard.elevate(request),
     revokeElevation: (id) => guard.revokeElevation(id),
     elevations: () => guard.elevations(),
+    resourceMetadata: () => guard.resourceMetadata(),
   }
 }

@@ -6,7 +6,17 @@ export {
   type GuardStats,
   type SharedInventory,
 } from './create-guard.js'
-export type { ScopeguardOptions } from './options.js'
+export type { ResourceMetadataOptions, ScopeguardOptions } from './options.js'
+export {
+  certificateThumbprint,
+  peerCertificate,
+  readCertificateHeader,
+} from './client-certificate.js'
+export type {
+  MetadataResponse,
+  ProtectedResourceMetadata,
+  ResourceMetadataEndpoint,
+} from './resource-metadata.js'
 export { DEFAULT_ALGORITHMS } from './options.js'
 export type { ScopeguardRequest } from './request.js'
 export type { AuthInfo, TokenInfo } from './auth-info.js'
@@ -64,6 +74,7 @@ export {
   type PolicyProblem,
   type RouteCondition,
   type RouteRuleObject,
+  type StepUpRequirement,
   type UnknownClientAction,
 } from './policy/types.js'
 export { checkPolicy, type CheckPolicyOptions } from './policy/check-policy.js'
