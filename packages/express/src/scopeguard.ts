@@ -3,6 +3,7 @@ import {
   compileRequirement,
   createGuard,
   guardControls,
+  peerCertificate,
   ScopeguardConfigError,
   type AuthInfo,
   type Decision,
@@ -48,8 +49,20 @@ const guards = new WeakMap<Request, Guard>()
 export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
   const guard = createGuard(options)
   const judge = { guard, send }
+  const metadata = guard.metadataEndpoint
+  const withCertificate = guard.wantsPeerCertificate
   const middleware = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const decision = await guard.authenticate(toRequest(req))
+    // RFC 9728: the metadata document is public, answered before any token is looked at.
+    if (metadata !== undefined && metadata.paths.includes(pathOf(req.originalUrl))) {
+      const answer = metadata.respond(req.method)
+      return void res.status(answer.status).set(answer.headers).end(answer.body)
+    }
+    const request = toRequest(req)
+    const decision = await guard.authenticate(
+      withCertificate
+        ? { ...request, clientCertificate: () => peerCertificate(req.socket) }
+        : request,
+    )
     if (!decision.allowed) return void send(res, decision)
     req.auth = decision.auth
     guards.set(req, guard)
@@ -87,6 +100,11 @@ export function requireScopes(requirement: RequirementInput): RequestHandler {
     if (decision.allowed) return next()
     send(res, decision)
   }
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?')
+  return q === -1 ? url : url.slice(0, q)
 }
 
 function toRequest(req: Request): ScopeguardRequest {

@@ -3,6 +3,7 @@ import {
   compileRequirement,
   createGuard,
   guardControls,
+  peerCertificate,
   ScopeguardConfigError,
   type AuthInfo,
   type Decision,
@@ -43,7 +44,18 @@ const guards = new WeakMap<Context, Guard>()
  */
 export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
   const guard = createGuard(options)
+  const metadata = guard.metadataEndpoint
+  const withCertificate = guard.wantsPeerCertificate
   const middleware = async (ctx: Context, next: Next): Promise<void> => {
+    // RFC 9728: the metadata document is public, answered before any token is looked at.
+    if (metadata !== undefined && metadata.paths.includes(ctx.path)) {
+      // Koa sends no body for HEAD but keeps the GET body's length: give it the GET answer.
+      const answer = metadata.respond(ctx.method === 'HEAD' ? 'GET' : ctx.method)
+      ctx.status = answer.status
+      ctx.set(answer.headers)
+      ctx.body = answer.body
+      return
+    }
     const decision = await guard.authenticate({
       method: ctx.method,
       path: ctx.path,
@@ -51,6 +63,7 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
       rawHeaders: ctx.req.rawHeaders,
       query: ctx.querystring,
       body: (ctx.request as { body?: unknown }).body,
+      ...(withCertificate ? { clientCertificate: () => peerCertificate(ctx.req.socket) } : {}),
     })
     if (!decision.allowed) return send(ctx, decision)
     ctx.state.auth = decision.auth
