@@ -398,7 +398,8 @@ export function createGuard(options: ScopeguardOptions): Guard {
         // RFC 8705 §3: the token works only over a connection with the certificate it is bound to.
         const certificate = clientCertificate(request)
         if (!matchesThumbprint(thumbprint, certificate)) {
-          const rejection = certificate === undefined ? 'certificate_missing' : 'certificate_mismatch'
+          const rejection =
+            certificate === undefined ? 'certificate_missing' : 'certificate_mismatch'
           debug('token refused: %s', rejection)
           return deny('token_invalid', challenges.invalidToken, { rejection, auth })
         }

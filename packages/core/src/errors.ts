@@ -9,10 +9,7 @@
  * `insufficient_user_authentication` (step-up authentication).
  */
 export type OAuthErrorCode =
-  | 'invalid_request'
-  | 'invalid_token'
-  | 'insufficient_scope'
-  | 'insufficient_user_authentication'
+  'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'insufficient_user_authentication'
 
 /** Base class of every error scopeguard throws or returns. */
 export class ScopeguardError extends Error {

@@ -210,7 +210,7 @@ function checkMtls(value: unknown): ResolvedOptions['mtls'] {
   if (value === undefined) return undefined
   if (value === null || typeof value !== 'object') {
     throw new ScopeguardConfigError(
-      'mtls must be an object: {} for the TLS connection\'s certificate, or { certificateHeader } for a trusted proxy',
+      "mtls must be an object: {} for the TLS connection's certificate, or { certificateHeader } for a trusted proxy",
     )
   }
   const header = (value as { certificateHeader?: unknown }).certificateHeader

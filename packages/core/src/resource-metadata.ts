@@ -88,7 +88,14 @@ export function createResourceMetadata(
     headers: Object.freeze({ allow: 'GET, HEAD' }),
     body: '',
   })
-  let built: { policy: CompiledPolicy | undefined; document: ProtectedResourceMetadata; ok: MetadataResponse; head: MetadataResponse } | undefined
+  let built:
+    | {
+        policy: CompiledPolicy | undefined
+        document: ProtectedResourceMetadata
+        ok: MetadataResponse
+        head: MetadataResponse
+      }
+    | undefined
   const current = (): NonNullable<typeof built> => {
     const policy = currentPolicy()
     if (built === undefined || built.policy !== policy) {
@@ -131,7 +138,9 @@ function fixedMembers(
     if (!Array.isArray(values) || values.length === 0) {
       throw new ScopeguardConfigError(`resourceMetadata.${option} must be a non-empty list of URLs`)
     }
-    return values.map((value) => (checkServerUrl(`resourceMetadata.${option}`, value), value as string))
+    return values.map(
+      (value) => (checkServerUrl(`resourceMetadata.${option}`, value), value as string),
+    )
   }
   const text = (option: string, value: unknown): string | undefined => {
     if (value === undefined) return undefined
@@ -140,7 +149,9 @@ function fixedMembers(
     return value
   }
   const link = (option: string, value: unknown): string | undefined =>
-    value === undefined ? undefined : (checkServerUrl(`resourceMetadata.${option}`, value), value as string)
+    value === undefined
+      ? undefined
+      : (checkServerUrl(`resourceMetadata.${option}`, value), value as string)
   if (settings.scopesSupported !== undefined && !Array.isArray(settings.scopesSupported)) {
     throw new ScopeguardConfigError('resourceMetadata.scopesSupported must be a list of scopes')
   }

@@ -21,7 +21,10 @@ export interface Challenges {
    * 401 `insufficient_user_authentication` (RFC 9470 §3) for a route's step-up requirement,
    * with its `acr_values` and `max_age`; `failed` picks the description.
    */
-  insufficientAuthentication(requirement: StepUpRequirement, failed: 'acr' | 'max_age'): DenialResponse
+  insufficientAuthentication(
+    requirement: StepUpRequirement,
+    failed: 'acr' | 'max_age',
+  ): DenialResponse
 }
 
 const STEP_UP_DESCRIPTIONS = {

@@ -81,8 +81,7 @@ export function decideRoute(
   const violations: Violation[] = []
   const routeEnforced = rule.mode === 'enforce'
   let missing: readonly string[] = []
-  const stepUpFailure =
-    rule.stepUp === undefined ? undefined : checkStepUp(rule.stepUp, auth, now)
+  const stepUpFailure = rule.stepUp === undefined ? undefined : checkStepUp(rule.stepUp, auth, now)
   if (stepUpFailure !== undefined) {
     violations.push({
       type: 'insufficient_user_authentication',
