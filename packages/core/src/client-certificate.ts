@@ -1,6 +1,7 @@
 import { hash, timingSafeEqual } from 'node:crypto'
 import { TLSSocket } from 'node:tls'
 import { ScopeguardConfigError } from './errors.js'
+import type { ScopeguardRequest } from './request.js'
 
 // RFC 7230 token: a header name.
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/
@@ -62,6 +63,30 @@ export function readCertificateHeader(
   const body = (PEM.exec(text)?.[1] ?? text).replace(/\s+/g, '')
   if (body === '' || !BASE64.test(body)) return undefined
   return Buffer.from(body, 'base64')
+}
+
+/**
+ * The certificate a trusted proxy forwarded in header `name` of a request: read from the raw
+ * header list when there is one, so that a header sent twice (which Node joins with `, `)
+ * counts as unreadable rather than as its first value.
+ *
+ * @example
+ * forwardedCertificate(request, 'client-cert') // => Uint8Array (DER) | undefined
+ */
+export function forwardedCertificate(
+  request: ScopeguardRequest,
+  name: string,
+): Uint8Array | undefined {
+  const raw = request.rawHeaders
+  if (raw === undefined) return readCertificateHeader(request.headers[name])
+  let value: string | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]?.length === name.length && raw[i]?.toLowerCase() === name) {
+      if (value !== undefined) return undefined
+      value = raw[i + 1] ?? ''
+    }
+  }
+  return readCertificateHeader(value)
 }
 
 /**

@@ -8,7 +8,7 @@ import { extractToken, type TokenTransports } from './extract-token.js'
 import type { ScopeguardOptions } from './options.js'
 import type { ScopeguardRequest } from './request.js'
 import { createChallenges } from './responses.js'
-import { isThumbprint, matchesThumbprint, readCertificateHeader } from './client-certificate.js'
+import { forwardedCertificate, isThumbprint, matchesThumbprint } from './client-certificate.js'
 import {
   createResourceMetadata,
   type ProtectedResourceMetadata,
@@ -285,7 +285,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
   /** The client certificate of a request: from the trusted proxy's header, or the TLS connection. */
   const clientCertificate = (request: ScopeguardRequest): Uint8Array | undefined => {
     const header = config.mtls?.certificateHeader
-    if (header !== undefined) return readCertificateHeader(request.headers[header])
+    if (header !== undefined) return forwardedCertificate(request, header)
     return request.clientCertificate?.()
   }
 
