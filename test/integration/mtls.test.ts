@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ScopeguardConfigError, type DecisionEvent, type ScopeguardOptions } from '@scopeguard/core'
 import * as sgExpress from '@scopeguard/express'
+import { schemaVerdict } from '../support/events-schema.js'
 import { issueTestCertificates, type TestCertificates } from '../support/certificates.js'
 import { SERVED_ADAPTERS, sendTls, type ServedApi } from '../support/served-apps.js'
 import {
@@ -93,6 +94,7 @@ describe.each(SERVED_ADAPTERS)('%s adapter: certificate-bound tokens over TLS', 
         'certificate_mismatch',
         'certificate_missing',
       ])
+      expect(events.map(schemaVerdict)).toEqual(events.map(() => 'valid'))
     } finally {
       await api.close()
     }
@@ -138,6 +140,7 @@ describe.each(SERVED_ADAPTERS)('%s adapter: certificate-bound tokens over TLS', 
         'key_bound',
         'claim_invalid',
       ])
+      expect(events.map(schemaVerdict)).toEqual(events.map(() => 'valid'))
     } finally {
       await Promise.all([off.close(), on.close()])
     }

@@ -11,7 +11,9 @@ import {
   validatePolicySource,
   type DecisionEvent,
   type PolicyDocument,
+  type ScopeguardEvent,
 } from '@scopeguard/core'
+import { schemaVerdict } from '../support/events-schema.js'
 import { SERVED_ADAPTERS, sendTls, type ServedApi } from '../support/served-apps.js'
 import {
   AUDIENCE,
@@ -42,15 +44,24 @@ const now = (): number => Math.floor(Date.now() / 1000)
 describe.each(SERVED_ADAPTERS)('%s adapter: step-up authentication', (_name, start) => {
   let api: ServedApi
   const events: DecisionEvent[] = []
+  const all: ScopeguardEvent[] = []
   beforeAll(async () => {
     api = await start(() => ({
       issuer: ISSUER,
       audience: AUDIENCE,
       keys: signer.keys,
       policy: POLICY,
-      onEvent: (event) => void (event.type === 'decision' && events.push(event)),
+      onEvent: (event) => {
+        all.push(event)
+        if (event.type === 'decision') events.push(event)
+      },
     }))
-    return () => api.close()
+    return async () => {
+      await api.close()
+      // Every decision and violation of the suite, denials and monitor records, is documented.
+      expect(all.filter((e) => e.type === 'violation').length).toBeGreaterThan(0)
+      expect(all.map(schemaVerdict)).toEqual(all.map(() => 'valid'))
+    }
   })
   const call = async (method: string, path: string, claims: Record<string, unknown>) =>
     sendTls(`${api.url}${path}`, {
