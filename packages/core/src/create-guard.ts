@@ -518,7 +518,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
         ? anonymous
         : { allowed: true, status: 200, reason: 'allowed', auth }
     const policy = policySource.current()
-    const decision = decideRoute(policy, route, auth, challenges, clock())
+    const decision = decideRoute(policy, route, auth, challenges, clock)
     const requirement = findRule(policy, route)?.requirement
     const used =
       decision.allowed && auth !== undefined && requirement !== undefined

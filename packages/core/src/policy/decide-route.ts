@@ -56,7 +56,7 @@ export function expandScopes(
  * denied by default; public routes need no token), its requirement against the token's
  * scopes closed under `implies`, its conditions, the client's baseline, and the client's
  * ramp contract at its current stage, and its step-up requirement (RFC 9470: `acr`, and
- * `auth_time` against `now`, epoch milliseconds). Each broken rule is a {@link Violation}; it
+ * `auth_time` against `clock`, epoch milliseconds, read only for rules with `maxAge`). Each broken rule is a {@link Violation}; it
  * denies the request only in `enforce` mode (and, for baselines, with `onOverScope: block`).
  * In `monitor` mode the request proceeds and the decision carries what would have been
  * denied. A step-up failure answers 401 `insufficient_user_authentication` before any 403.
@@ -70,7 +70,7 @@ export function decideRoute(
   route: DispatchedRoute,
   auth: AuthInfo | undefined,
   challenges: Challenges,
-  now: number = Date.now(),
+  clock: () => number = Date.now,
 ): Decision {
   const rule = findRule(policy, route)
   if (rule === undefined) return decideUnmapped(policy, route, auth, challenges)
@@ -81,7 +81,8 @@ export function decideRoute(
   const violations: Violation[] = []
   const routeEnforced = rule.mode === 'enforce'
   let missing: readonly string[] = []
-  const stepUpFailure = rule.stepUp === undefined ? undefined : checkStepUp(rule.stepUp, auth, now)
+  const stepUpFailure =
+    rule.stepUp === undefined ? undefined : checkStepUp(rule.stepUp, auth, clock)
   if (stepUpFailure !== undefined) {
     violations.push({
       type: 'insufficient_user_authentication',
@@ -221,7 +222,7 @@ function checkContract(
 function checkStepUp(
   requirement: StepUpRequirement,
   auth: AuthInfo,
-  now: number,
+  clock: () => number,
 ): 'acr' | 'max_age' | undefined {
   const acr = auth.claims['acr']
   if (requirement.acr !== undefined && !(typeof acr === 'string' && requirement.acr.includes(acr)))
@@ -229,7 +230,7 @@ function checkStepUp(
   if (requirement.maxAge === undefined) return undefined
   const authTime = auth.claims['auth_time']
   if (typeof authTime !== 'number' || !Number.isFinite(authTime)) return 'max_age'
-  return now / 1000 - authTime > requirement.maxAge ? 'max_age' : undefined
+  return clock() / 1000 - authTime > requirement.maxAge ? 'max_age' : undefined
 }
 
 function holds(
