@@ -4,12 +4,26 @@
  * certificates, real certificates issued by openssl, tokens signed with a real key.
  */
 import { X509Certificate } from 'node:crypto'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { decodeJwt } from 'jose'
+import {
+  DEMO_CLIENTS,
+  ITEMS_API,
+  LEGACY_API,
+  RESOURCE_SERVER,
+  startAuthzServer,
+  type AuthzServer,
+} from '@scopeguard-examples/authz-server'
 import { ScopeguardConfigError, type DecisionEvent, type ScopeguardOptions } from '@scopeguard/core'
 import * as sgExpress from '@scopeguard/express'
 import { schemaVerdict } from '../support/events-schema.js'
 import { issueTestCertificates, type TestCertificates } from '../support/certificates.js'
-import { SERVED_ADAPTERS, sendTls, type ServedApi } from '../support/served-apps.js'
+import {
+  SERVED_ADAPTERS,
+  sendTls,
+  type ServedApi,
+  type StartServedApi,
+} from '../support/served-apps.js'
 import {
   AUDIENCE,
   createStaticSigner,
@@ -25,6 +39,7 @@ const POLICY: ScopeguardOptions['policy'] = {
 
 let certs: TestCertificates
 let signer: StaticSigner
+let authz: AuthzServer
 
 /** `x5t#S256` computed apart from scopeguard: the DER's SHA-256 as X509Certificate reports it. */
 function thumbprintOf(pem: string): string {
@@ -37,7 +52,17 @@ const bound = (pem: string, claims: Record<string, unknown> = {}): Promise<strin
 
 beforeAll(async () => {
   certs = issueTestCertificates()
-  signer = await createStaticSigner()
+  ;[signer, authz] = await Promise.all([createStaticSigner(), startAuthzServer()])
+})
+afterAll(() => authz.stop())
+
+const TLS_SERVER = (): Parameters<StartServedApi>[1] => ({
+  key: certs.server.key,
+  cert: certs.server.cert,
+  ca: certs.ca,
+  requestCert: true,
+  // RFC 8705 §2.2: self-signed client certificates are allowed; the binding is checked.
+  rejectUnauthorized: false,
 })
 
 describe.each(SERVED_ADAPTERS)('%s adapter: certificate-bound tokens over TLS', (_name, start) => {
@@ -54,14 +79,7 @@ describe.each(SERVED_ADAPTERS)('%s adapter: certificate-bound tokens over TLS', 
         onEvent: (event) => void (event.type === 'decision' && events.push(event)),
         ...extra,
       }),
-      {
-        key: certs.server.key,
-        cert: certs.server.cert,
-        ca: certs.ca,
-        requestCert: true,
-        // RFC 8705 §2.2: self-signed client certificates are allowed; the binding is checked.
-        rejectUnauthorized: false,
-      },
+      TLS_SERVER(),
     )
   const get = (api: ServedApi, token: string, certificate?: { key: string; cert: string }) =>
     sendTls(`${api.url}/items`, {
@@ -146,6 +164,61 @@ describe.each(SERVED_ADAPTERS)('%s adapter: certificate-bound tokens over TLS', 
     }
   })
 })
+
+describe.each(SERVED_ADAPTERS)(
+  '%s adapter: certificate-bound tokens of the real authorization server',
+  (_name, start) => {
+    const get = (api: ServedApi, token: string, certificate?: { key: string; cert: string }) =>
+      sendTls(`${api.url}/items`, {
+        ca: certs.ca,
+        certificate,
+        headers: { authorization: `Bearer ${token}` },
+      }).then((response) => response.status)
+
+    it('binds a JWT to the certificate of the token request (RFC 8705 §3.1)', async () => {
+      const token = await authz.token(DEMO_CLIENTS.mtlsReader, { certificate: certs.alice.cert })
+      expect(decodeJwt(token)['cnf']).toEqual({ 'x5t#S256': thumbprintOf(certs.alice.cert) })
+      const api = await start(
+        () => ({ issuer: authz.issuer, audience: ITEMS_API, policy: POLICY, mtls: {} }),
+        TLS_SERVER(),
+      )
+      try {
+        expect(await get(api, token, certs.alice)).toBe(200)
+        expect(await get(api, token, certs.bob)).toBe(401)
+        expect(await get(api, token)).toBe(401)
+      } finally {
+        await api.close()
+      }
+    })
+
+    it('binds an opaque token, seen through introspection (RFC 8705 §3.2)', async () => {
+      const token = await authz.token(DEMO_CLIENTS.mtlsReader, {
+        certificate: certs.alice.cert,
+        resource: LEGACY_API,
+      })
+      const api = await start(
+        () => ({
+          issuer: authz.issuer,
+          audience: LEGACY_API,
+          introspection: {
+            clientId: RESOURCE_SERVER.clientId,
+            clientSecret: RESOURCE_SERVER.clientSecret,
+          },
+          policy: POLICY,
+          mtls: {},
+        }),
+        TLS_SERVER(),
+      )
+      try {
+        expect(await get(api, token, certs.alice)).toBe(200)
+        expect(await get(api, token, certs.bob)).toBe(401)
+        expect(api.stats().introspections).toBe(1)
+      } finally {
+        await api.close()
+      }
+    })
+  },
+)
 
 describe.each(SERVED_ADAPTERS)(
   '%s adapter: certificate forwarded by a trusted proxy',
