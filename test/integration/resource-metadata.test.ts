@@ -17,7 +17,7 @@ import {
   startAuthzServer,
   type AuthzServer,
 } from '@scopeguard-examples/authz-server'
-import { ScopeguardConfigError, type ScopeguardOptions } from '@scopeguard/core'
+import { createGuard, ScopeguardConfigError, type ScopeguardOptions } from '@scopeguard/core'
 import * as sgExpress from '@scopeguard/express'
 import { SERVED_ADAPTERS, sendTls, type ServedApi } from '../support/served-apps.js'
 import { createStaticSigner, ISSUER, type StaticSigner } from '../support/static-signer.js'
@@ -82,7 +82,11 @@ const CATALOG = { 'read:items': {}, 'write:items': { implies: ['read:items'] } }
 const POLICY = {
   version: 1 as const,
   scopes: CATALOG,
-  routes: { 'GET /items': 'read:items', 'POST /items': 'write:items' },
+  routes: {
+    'GET /items': 'read:items',
+    'POST /items': 'write:items',
+    'POST /transfers': { require: 'read:items', acr: ['phr'] },
+  },
 }
 const WELL_KNOWN = '/.well-known/oauth-protected-resource'
 
@@ -171,6 +175,15 @@ describe.each(SERVED_ADAPTERS)('%s adapter: RFC 9728 protected resource metadata
     expect(forbidden.status).toBe(403)
     expect(forbidden.headers['www-authenticate']).toBe(
       `Bearer realm="api", error="insufficient_scope", scope="write:items", resource_metadata="${url}"`,
+    )
+    const stepUp = await sendTls(`${api.url}/transfers`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${reader}` },
+    })
+    expect(stepUp.status).toBe(401)
+    expect(stepUp.headers['www-authenticate']).toBe(
+      'Bearer realm="api", error="insufficient_user_authentication", ' +
+        `error_description="A different authentication level is required", acr_values="phr", resource_metadata="${url}"`,
     )
   })
 
@@ -303,6 +316,33 @@ describe('resource options', () => {
     ['not a URL', 'api', /not a valid URL/],
   ])('refuses a resource with %s', (_what, resource, message) => {
     expect(() => sgExpress.scopeguard({ ...base, resource })).toThrow(message)
+  })
+
+  it('lists the enabled bearer methods and certificate binding in the document', async () => {
+    const guard = createGuard({
+      issuer: ISSUER,
+      resource: 'https://api.example.com/v1',
+      formToken: true,
+      mtls: {},
+      resourceMetadata: { scopesSupported: ['read:items'], maxAge: 60 },
+    })
+    try {
+      expect(guard.resourceMetadata()).toEqual({
+        resource: 'https://api.example.com/v1',
+        authorization_servers: [ISSUER],
+        scopes_supported: ['read:items'],
+        bearer_methods_supported: ['header', 'body'],
+        tls_client_certificate_bound_access_tokens: true,
+      })
+      expect(guard.metadataEndpoint?.url).toBe(
+        'https://api.example.com/.well-known/oauth-protected-resource/v1',
+      )
+      expect(guard.metadataEndpoint?.respond('GET').headers['cache-control']).toBe(
+        'public, max-age=60',
+      )
+    } finally {
+      await guard.close()
+    }
   })
 
   it('needs audience or resource, and resource for resourceMetadata', () => {
