@@ -12,7 +12,9 @@ import {
   type DecisionEvent,
   type PolicyDocument,
   type ScopeguardEvent,
+  ScopeguardConfigError,
 } from '@scopeguard/core'
+import * as sgExpress from '@scopeguard/express'
 import { schemaVerdict } from '../support/events-schema.js'
 import { SERVED_ADAPTERS, sendTls, type ServedApi } from '../support/served-apps.js'
 import {
@@ -172,6 +174,64 @@ describe.each(SERVED_ADAPTERS)('%s adapter: step-up authentication', (_name, sta
     } finally {
       await api.revokeElevation(grant.id)
     }
+  })
+})
+
+describe.each(SERVED_ADAPTERS)('%s adapter: requireAuthentication()', (_name, start) => {
+  let api: ServedApi
+  const all: ScopeguardEvent[] = []
+  beforeAll(async () => {
+    // No policy: the route is guarded in code only.
+    api = await start(() => ({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      keys: signer.keys,
+      onEvent: (event) => void all.push(event),
+    }))
+    return async () => {
+      await api.close()
+      expect(all.map(schemaVerdict)).toEqual(all.map(() => 'valid'))
+    }
+  })
+  const pay = async (claims: Record<string, unknown>) =>
+    sendTls(`${api.url}/payments`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await signer.sign({ client_id: 'teller', ...claims })}` },
+    })
+
+  it('answers 401 with the challenge, then lets requireScopes judge the scopes', async () => {
+    const weak = await pay({ scope: 'write:items', acr: 'bronze', auth_time: now() })
+    expect(weak.status).toBe(401)
+    expect(weak.headers[WWW]).toBe(
+      'Bearer realm="api", error="insufficient_user_authentication", ' +
+        'error_description="A different authentication level is required", acr_values="phr", max_age="300"',
+    )
+    const stale = await pay({ scope: 'write:items', acr: 'phr', auth_time: now() - 301 - 5 })
+    expect(stale.status).toBe(401)
+    expect(stale.headers[WWW]).toContain(
+      'error_description="More recent authentication is required"',
+    )
+    const reader = await pay({ scope: 'read:items', acr: 'phr', auth_time: now() })
+    expect(reader.status).toBe(403)
+    expect((await pay({ scope: 'write:items', acr: 'phr', auth_time: now() })).status).toBe(201)
+    await api.flush()
+    const denials = all.filter((e) => e.type === 'decision' && !e.allowed)
+    expect(denials.map((e) => e.type === 'decision' && e.reason)).toEqual([
+      'authentication_insufficient',
+      'authentication_insufficient',
+      'scope_insufficient',
+    ])
+  })
+
+  it('refuses a requirement it cannot check, at start-up', () => {
+    for (const requirement of [
+      {},
+      { acr: [] },
+      { acr: ['two words'] },
+      { maxAge: -1 },
+      { maxAge: 1.5 },
+    ])
+      expect(() => sgExpress.requireAuthentication(requirement)).toThrow(ScopeguardConfigError)
   })
 })
 

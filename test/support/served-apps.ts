@@ -30,6 +30,9 @@ export type StartServedApi = (
   tls?: TlsOptions,
 ) => Promise<ServedApi>
 
+/** The step-up requirement of `POST /payments`, given in code. */
+export const PAYMENTS_STEP_UP = { acr: ['phr'], maxAge: 300 } as const
+
 /** What every route answers: who called, with which scopes. */
 function whoami(auth: AuthInfo | undefined): unknown {
   return auth === undefined
@@ -70,7 +73,11 @@ async function serve(
   }
 }
 
-/** The items API on Express 5: `GET /items`, `POST /items`, `POST /transfers`, guarded by the policy of the options. */
+/**
+ * The items API on Express 5: `GET /items`, `POST /items`, `POST /transfers`, guarded by the
+ * policy of the options, and `POST /payments`, guarded in code by
+ * `requireAuthentication({ acr: ['phr'], maxAge: 300 })` and `requireScopes('write:items')`.
+ */
 export const startServedExpress: StartServedApi = (options, tls) =>
   serve(tls, (url) => {
     const app = express()
@@ -79,6 +86,12 @@ export const startServedExpress: StartServedApi = (options, tls) =>
     app.get('/items', (req, res) => void res.json(whoami(req.auth)))
     app.post('/items', (req, res) => void res.status(201).json(whoami(req.auth)))
     app.post('/transfers', (req, res) => void res.status(201).json(whoami(req.auth)))
+    app.post(
+      '/payments',
+      sgExpress.requireAuthentication(PAYMENTS_STEP_UP),
+      sgExpress.requireScopes('write:items'),
+      (req, res) => void res.status(201).json(whoami(req.auth)),
+    )
     return { listener: app, guard }
   })
 
@@ -97,6 +110,15 @@ export const startServedKoa: StartServedApi = (options, tls) =>
       ctx.status = 201
       ctx.body = whoami(ctx.state.auth)
     })
+    router.post(
+      '/payments',
+      sgKoa.requireAuthentication(PAYMENTS_STEP_UP),
+      sgKoa.requireScopes('write:items'),
+      (ctx) => {
+        ctx.status = 201
+        ctx.body = whoami(ctx.state.auth)
+      },
+    )
     app.use(guard)
     app.use(router.routes())
     return { listener: app.callback(), guard }

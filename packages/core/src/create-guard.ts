@@ -2,7 +2,7 @@ import type { JWTPayload } from 'jose'
 import createDebug from 'debug'
 import type { AuthInfo } from './auth-info.js'
 import { toSafeClaims } from './claims.js'
-import { deny, type Allow, type Decision } from './decision.js'
+import { deny, type Allow, type Decision, type Violation } from './decision.js'
 import { ScopeguardConfigError, TokenInvalidError, VerifierUnavailableError } from './errors.js'
 import { extractToken, type TokenTransports } from './extract-token.js'
 import type { ScopeguardOptions } from './options.js'
@@ -17,6 +17,7 @@ import {
 import { missingScopes, satisfies, type ScopeRequirement } from './scopes/compile-requirement.js'
 import { readScopes } from './scopes/read-scopes.js'
 import {
+  checkStepUp,
   decideRoute,
   expandScopes,
   findRule,
@@ -46,6 +47,7 @@ import type { DispatcherStats } from './audit/dispatcher.js'
 import type { UsageReport } from './audit/inventory.js'
 import { createPolicySource, type ReloadResult } from './policy/policy-source.js'
 import type { DecisionContext } from './record-decision.js'
+import type { StepUpRequirement } from './policy/types.js'
 import { resolveOptions } from './resolve-options.js'
 import { introspectToken } from './verify/introspect-token.js'
 import { createTokenCache, tokenCacheKey } from './verify/token-cache.js'
@@ -101,6 +103,16 @@ export interface Guard {
   authorize(
     auth: AuthInfo | undefined,
     requirement: ScopeRequirement,
+    context?: DecisionContext,
+  ): Decision
+  /**
+   * Judges a step-up requirement (`requireAuthentication`, RFC 9470) for an authenticated (or
+   * anonymous) caller: a token whose `acr` / `auth_time` falls short gets 401
+   * `insufficient_user_authentication`. Only denials are recorded.
+   */
+  judgeAuthentication(
+    auth: AuthInfo | undefined,
+    requirement: StepUpRequirement,
     context?: DecisionContext,
   ): Decision
   /**
@@ -507,6 +519,29 @@ export function createGuard(options: ScopeguardOptions): Guard {
     return report(decision, judged)
   }
 
+  const judgeAuthentication = (
+    auth: AuthInfo | undefined,
+    requirement: StepUpRequirement,
+    context: DecisionContext = { method: '' },
+  ): Decision => {
+    if (auth === undefined) return report(deny('token_missing', challenges.missing), context)
+    const failed = checkStepUp(requirement, auth, clock)
+    // Allowed calls are recorded by the route's rule or requireScopes next to this one.
+    if (failed === undefined) return { allowed: true, status: 200, reason: 'allowed', auth }
+    const violation: Violation = {
+      type: 'insufficient_user_authentication',
+      mode: 'enforce',
+      enforced: true,
+      expected: { acr: requirement.acr ?? null, maxAge: requirement.maxAge ?? null },
+      seen: { acr: auth.claims['acr'] ?? null, auth_time: auth.claims['auth_time'] ?? null },
+    }
+    const response = challenges.insufficientAuthentication(requirement, failed)
+    return report(
+      deny('authentication_insufficient', response, { auth, violations: [violation] }),
+      context,
+    )
+  }
+
   const judgeRoute = (
     auth: AuthInfo | undefined,
     route: DispatchedRoute,
@@ -535,6 +570,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
     resourceMetadata: () => metadataEndpoint?.document(),
     authenticate,
     authorize,
+    judgeAuthentication,
     judgeRoute,
     policy: () => {
       const policy = policySource?.current()

@@ -52,7 +52,14 @@ export type { Violation, ViolationType } from './decision.js'
 export type { DecisionEvent, PolicyEvent, ScopeguardEvent } from './events.js'
 export type { DecisionContext } from './record-decision.js'
 export { compilePolicy, policyVersion } from './policy/compile-policy.js'
-export { decideRoute, expandScopes, findRule, type DispatchedRoute } from './policy/decide-route.js'
+export { compileStepUp, type StepUpInput } from './policy/compile-step-up.js'
+export {
+  checkStepUp,
+  decideRoute,
+  expandScopes,
+  findRule,
+  type DispatchedRoute,
+} from './policy/decide-route.js'
 export { diffPolicies, type PolicyChange } from './policy/diff-policy.js'
 export { createTemplateMatcher, type TemplateMatcher } from './policy/match-template.js'
 export {

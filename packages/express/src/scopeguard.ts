@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import {
   compileRequirement,
+  compileStepUp,
   createGuard,
   guardControls,
   peerCertificate,
@@ -12,6 +13,7 @@ import {
   type RequirementInput,
   type ScopeguardOptions,
   type ScopeguardRequest,
+  type StepUpInput,
 } from '@scopeguard/core'
 import { judgeAtRouteLayer, judgedTemplate } from './route-layer.js'
 
@@ -93,6 +95,37 @@ export function requireScopes(requirement: RequirementInput): RequestHandler {
       )
     }
     const decision = guard.authorize(req.auth, compiled, {
+      method: req.method,
+      path: req.path,
+      route: judgedTemplate(req),
+    })
+    if (decision.allowed) return next()
+    send(res, decision)
+  }
+}
+
+/**
+ * Guards a route with a step-up requirement (RFC 9470): the token's `acr` must be one of
+ * `acr`, and its `auth_time` at most `maxAge` seconds ago. Checked now, so a mistake throws at
+ * start-up. A token that falls short gets 401 `insufficient_user_authentication` with
+ * `acr_values` / `max_age`; an elevation grant never satisfies it. The policy file's `acr` and
+ * `maxAge` rule members do the same for routes it maps.
+ *
+ * @example
+ * app.post('/transfers', requireAuthentication({ acr: ['phr'], maxAge: 300 }), requireScopes('write:transfers'), transfer)
+ */
+export function requireAuthentication(requirement: StepUpInput): RequestHandler {
+  const compiled = compileStepUp(requirement)
+  return (req, res, next) => {
+    const guard = guards.get(req)
+    if (guard === undefined) {
+      return next(
+        new ScopeguardConfigError(
+          'requireAuthentication() ran without the scopeguard() middleware before it: add app.use(scopeguard(options)) first',
+        ),
+      )
+    }
+    const decision = guard.judgeAuthentication(req.auth, compiled, {
       method: req.method,
       path: req.path,
       route: judgedTemplate(req),

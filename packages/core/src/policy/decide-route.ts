@@ -216,10 +216,14 @@ function checkContract(
 }
 
 /**
- * Which part of a step-up requirement the token fails, if any: `acr` when its `acr` claim is
- * not one of the accepted values, `max_age` when its `auth_time` is missing or too old.
+ * Which part of a step-up requirement (RFC 9470) the token fails, if any: `acr` when its
+ * `acr` claim is not one of the accepted values, `max_age` when its `auth_time` is missing,
+ * not a number, or older than `maxAge` seconds by `clock` (epoch milliseconds).
+ *
+ * @example
+ * checkStepUp({ acr: ['phr'], maxAge: undefined }, auth, Date.now) // => 'acr' | 'max_age' | undefined
  */
-function checkStepUp(
+export function checkStepUp(
   requirement: StepUpRequirement,
   auth: AuthInfo,
   clock: () => number,
