@@ -2,15 +2,22 @@ import type { JWTPayload } from 'jose'
 import createDebug from 'debug'
 import type { AuthInfo } from './auth-info.js'
 import { toSafeClaims } from './claims.js'
-import { deny, type Allow, type Decision } from './decision.js'
+import { deny, type Allow, type Decision, type Violation } from './decision.js'
 import { ScopeguardConfigError, TokenInvalidError, VerifierUnavailableError } from './errors.js'
 import { findToken, isB64Token, type TokenTransports } from './extract-token.js'
 import type { ScopeguardOptions } from './options.js'
 import type { ScopeguardRequest } from './request.js'
 import { createChallenges } from './responses.js'
+import { forwardedCertificate, isThumbprint, matchesThumbprint } from './client-certificate.js'
+import {
+  createResourceMetadata,
+  type ProtectedResourceMetadata,
+  type ResourceMetadataEndpoint,
+} from './resource-metadata.js'
 import { missingScopes, satisfies, type ScopeRequirement } from './scopes/compile-requirement.js'
 import { readScopes } from './scopes/read-scopes.js'
 import {
+  checkStepUp,
   decideRoute,
   expandScopes,
   findRule,
@@ -40,6 +47,7 @@ import type { DispatcherStats } from './audit/dispatcher.js'
 import type { UsageReport } from './audit/inventory.js'
 import { createPolicySource, type ReloadResult } from './policy/policy-source.js'
 import type { DecisionContext } from './record-decision.js'
+import type { StepUpRequirement } from './policy/types.js'
 import { resolveOptions } from './resolve-options.js'
 import { introspectToken } from './verify/introspect-token.js'
 import { createTokenCache, tokenFingerprint } from './verify/token-cache.js'
@@ -74,6 +82,18 @@ export interface Guard {
   /** Whether a policy judges every dispatched route (adapters then enforce at the route layer). */
   readonly hasPolicy: boolean
   /**
+   * Whether certificate-bound tokens are accepted from the TLS connection (`mtls` without
+   * `certificateHeader`): adapters then give core the connection's client certificate.
+   */
+  readonly wantsPeerCertificate: boolean
+  /**
+   * The RFC 9728 metadata endpoint the adapters serve before authenticating, when `resource`
+   * is configured (undefined otherwise, and then it costs nothing).
+   */
+  readonly metadataEndpoint: ResourceMetadataEndpoint | undefined
+  /** The RFC 9728 protected resource metadata document, when `resource` is configured. */
+  resourceMetadata(): ProtectedResourceMetadata | undefined
+  /**
    * Extracts and verifies the request's token. Never throws for anything a client sends.
    * With a policy (or `optional`), a request without a token proceeds anonymously: the
    * route's rule decides. The answer is synchronous when the token is in the verified-token
@@ -85,6 +105,16 @@ export interface Guard {
   authorize(
     auth: AuthInfo | undefined,
     requirement: ScopeRequirement,
+    context?: DecisionContext,
+  ): Decision
+  /**
+   * Judges a step-up requirement (`requireAuthentication`, RFC 9470) for an authenticated (or
+   * anonymous) caller: a token whose `acr` / `auth_time` falls short gets 401
+   * `insufficient_user_authentication`. Only denials are recorded.
+   */
+  judgeAuthentication(
+    auth: AuthInfo | undefined,
+    requirement: StepUpRequirement,
     context?: DecisionContext,
   ): Decision
   /**
@@ -144,7 +174,8 @@ export interface Guard {
  */
 export function createGuard(options: ScopeguardOptions): Guard {
   const config = resolveOptions(options)
-  const challenges = createChallenges(config.realm)
+  const metadataEndpoint = createResourceMetadata(options, config, () => policySource?.current())
+  const challenges = createChallenges(config.realm, metadataEndpoint?.url)
   const { counters, clock } = config
   const cache = createTokenCache<AuthInfo>(config.cacheEntries, clock)
   const transports: TokenTransports = {
@@ -238,7 +269,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
   const checkClaims = (claims: Record<string, unknown>): void => {
     // A token bound to a key (DPoP cnf.jkt, mTLS cnf.x5t#S256) must not work as a plain
     // bearer token: whoever stole it would not need the key (RFC 9449 §7.2, RFC 8705 §3).
-    if (Object.hasOwn(claims, 'cnf')) throw new TokenInvalidError('key_bound')
+    if (Object.hasOwn(claims, 'cnf')) checkConfirmation(claims['cnf'])
     for (const name of ['exp', 'iat', 'nbf']) {
       const value = claims[name]
       if (
@@ -249,6 +280,27 @@ export function createGuard(options: ScopeguardOptions): Guard {
       }
     }
     checkLifetime(claims)
+  }
+
+  /**
+   * With `mtls`, a `cnf` holding only `x5t#S256` is accepted here and checked against the
+   * request's certificate on every request (never cached with the token); any other
+   * confirmation method is refused.
+   */
+  const checkConfirmation = (cnf: unknown): void => {
+    if (config.mtls === undefined || cnf === null || typeof cnf !== 'object')
+      throw new TokenInvalidError('key_bound')
+    const members = Object.keys(cnf)
+    if (members.length !== 1 || members[0] !== 'x5t#S256') throw new TokenInvalidError('key_bound')
+    if (!isThumbprint((cnf as Record<string, unknown>)['x5t#S256']))
+      throw new TokenInvalidError('claim_invalid')
+  }
+
+  /** The client certificate of a request: from the trusted proxy's header, or the TLS connection. */
+  const clientCertificate = (request: ScopeguardRequest): Uint8Array | undefined => {
+    const header = config.mtls?.certificateHeader
+    if (header !== undefined) return forwardedCertificate(request, header)
+    return request.clientCertificate?.()
   }
 
   const checkLifetime = (claims: { iat?: unknown; exp?: unknown }): void => {
@@ -272,6 +324,8 @@ export function createGuard(options: ScopeguardOptions): Guard {
     const time = (name: string): Date | undefined =>
       typeof claims[name] === 'number' ? new Date((claims[name] as number) * 1000) : undefined
     const aud = claims['aud']
+    const cnf = claims['cnf'] as Record<string, unknown> | undefined
+    const thumbprint = cnf?.['x5t#S256'] as string | undefined
     return Object.freeze({
       clientId: text('client_id') ?? text('azp'),
       subject: text('sub'),
@@ -292,6 +346,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
         issuedAt: time('iat'),
         expiresAt: time('exp'),
         fingerprint,
+        ...(thumbprint === undefined ? {} : { certificateThumbprint: thumbprint }),
       }),
     })
   }
@@ -353,7 +408,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
     const cached = cache.peek(found.token)
     if (cached !== undefined) {
       counters.cacheHits++
-      return admit(cached)
+      return admit(request, cached)
     }
     // Only a token that was never verified is checked against the RFC 6750 b64token syntax:
     // a cached one passed it already.
@@ -367,11 +422,24 @@ export function createGuard(options: ScopeguardOptions): Guard {
       cacheUntil,
     )
     if (hit) counters.cacheHits++
-    return value.then(admit, denyFor)
+    return value.then((auth) => admit(request, auth), denyFor)
   }
 
-  /** A verified caller, seen by the store's snapshot (revocations, kill switch, elevations). */
-  const admit = (auth: AuthInfo): Decision => {
+  /**
+   * A verified caller, checked per request for what the cache cannot hold: the certificate
+   * a bound token needs, and the store's snapshot (revocations, kill switch, elevations).
+   */
+  const admit = (request: ScopeguardRequest, auth: AuthInfo): Decision => {
+    const thumbprint = auth.token.certificateThumbprint
+    if (thumbprint !== undefined) {
+      // RFC 8705 §3: the token works only over a connection with the certificate it is bound to.
+      const certificate = clientCertificate(request)
+      if (!matchesThumbprint(thumbprint, certificate)) {
+        const rejection = certificate === undefined ? 'certificate_missing' : 'certificate_mismatch'
+        debug('token refused: %s', rejection)
+        return deny('token_invalid', challenges.invalidToken, { rejection, auth })
+      }
+    }
     if (auth.clientId !== undefined) store.touch?.(auth.clientId, clock())
     const state = store.snapshot()
     if (!state.empty) return applyState(state, auth)
@@ -477,6 +545,29 @@ export function createGuard(options: ScopeguardOptions): Guard {
     return report(decision, judged())
   }
 
+  const judgeAuthentication = (
+    auth: AuthInfo | undefined,
+    requirement: StepUpRequirement,
+    context: DecisionContext = { method: '' },
+  ): Decision => {
+    if (auth === undefined) return report(deny('token_missing', challenges.missing), context)
+    const failed = checkStepUp(requirement, auth, clock)
+    // Allowed calls are recorded by the route's rule or requireScopes next to this one.
+    if (failed === undefined) return { allowed: true, status: 200, reason: 'allowed', auth }
+    const violation: Violation = {
+      type: 'insufficient_user_authentication',
+      mode: 'enforce',
+      enforced: true,
+      expected: { acr: requirement.acr ?? null, maxAge: requirement.maxAge ?? null },
+      seen: { acr: auth.claims['acr'] ?? null, auth_time: auth.claims['auth_time'] ?? null },
+    }
+    const response = challenges.insufficientAuthentication(requirement, failed)
+    return report(
+      deny('authentication_insufficient', response, { auth, violations: [violation] }),
+      context,
+    )
+  }
+
   const judgeRoute = (
     auth: AuthInfo | undefined,
     route: DispatchedRoute,
@@ -487,7 +578,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
         ? anonymous
         : { allowed: true, status: 200, reason: 'allowed', auth }
     const policy = policySource.current()
-    const decision = decideRoute(policy, route, auth, challenges)
+    const decision = decideRoute(policy, route, auth, challenges, clock)
     const requirement = findRule(policy, route)?.requirement
     const used =
       decision.allowed && auth !== undefined && requirement !== undefined
@@ -508,8 +599,12 @@ export function createGuard(options: ScopeguardOptions): Guard {
   return {
     optional: config.optional,
     hasPolicy: policySource !== undefined,
+    wantsPeerCertificate: config.mtls !== undefined && config.mtls.certificateHeader === undefined,
+    metadataEndpoint,
+    resourceMetadata: () => metadataEndpoint?.document(),
     authenticate,
     authorize,
+    judgeAuthentication,
     judgeRoute,
     policy: () => {
       const policy = policySource?.current()
@@ -596,6 +691,7 @@ export type GuardControls = Pick<
   | 'auditStats'
   | 'flush'
   | 'close'
+  | 'resourceMetadata'
 >
 
 /**
@@ -621,5 +717,6 @@ export function guardControls(guard: Guard): GuardControls {
     elevate: (request) => guard.elevate(request),
     revokeElevation: (id) => guard.revokeElevation(id),
     elevations: () => guard.elevations(),
+    resourceMetadata: () => guard.resourceMetadata(),
   }
 }

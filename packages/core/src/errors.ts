@@ -4,8 +4,12 @@
  * `statusCode`, `expose`, `headers`). Detail travels as `cause`, never in the message.
  */
 
-/** The OAuth 2.0 error codes of RFC 6750 §3.1 that a resource server returns. */
-export type OAuthErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope'
+/**
+ * The OAuth 2.0 error codes a resource server returns: those of RFC 6750 §3.1, and RFC 9470's
+ * `insufficient_user_authentication` (step-up authentication).
+ */
+export type OAuthErrorCode =
+  'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'insufficient_user_authentication'
 
 /** Base class of every error scopeguard throws or returns. */
 export class ScopeguardError extends Error {
@@ -79,6 +83,8 @@ export type TokenRejection =
   | 'inactive'
   | 'revoked'
   | 'key_bound'
+  | 'certificate_missing'
+  | 'certificate_mismatch'
   | 'lifetime_too_long'
 
 /** Thrown by token verification: the token cannot be accepted (401 `invalid_token`). */

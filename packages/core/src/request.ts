@@ -18,4 +18,9 @@ export interface ScopeguardRequest {
   readonly query?: string
   /** The parsed `application/x-www-form-urlencoded` body, when form tokens are enabled. */
   readonly body?: unknown
+  /**
+   * The client certificate of the TLS connection (DER), read lazily, when the guard accepts
+   * certificate-bound tokens from the connection (`guard.wantsPeerCertificate`).
+   */
+  readonly clientCertificate?: () => Uint8Array | undefined
 }

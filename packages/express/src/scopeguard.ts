@@ -1,8 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import {
   compileRequirement,
+  compileStepUp,
   createGuard,
   guardControls,
+  peerCertificate,
   ScopeguardConfigError,
   type AuthInfo,
   type Decision,
@@ -11,6 +13,7 @@ import {
   type RequirementInput,
   type ScopeguardOptions,
   type ScopeguardRequest,
+  type StepUpInput,
 } from '@scopeguard/core'
 import { judgeAtRouteLayer, judgedTemplate } from './route-layer.js'
 
@@ -50,6 +53,8 @@ type GuardedRequest = Request & { [GUARD]?: Guard }
 export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
   const guard = createGuard(options)
   const judge = { guard, send }
+  const metadata = guard.metadataEndpoint
+  const withCertificate = guard.wantsPeerCertificate
   const admit = (req: Request, res: Response, next: NextFunction, decision: Decision): void => {
     if (!decision.allowed) return send(res, decision)
     req.auth = decision.auth
@@ -60,7 +65,13 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
   // Not an async function: a reused token is answered from the cache synchronously, so the
   // hot path costs no promise and no microtask.
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
-    const decision = guard.authenticate(toRequest(req))
+    const request = toRequest(req, withCertificate)
+    // RFC 9728: the metadata document is public, answered before any token is looked at.
+    if (metadata !== undefined && metadata.paths.includes(request.path)) {
+      const answer = metadata.respond(req.method)
+      return void res.status(answer.status).set(answer.headers).end(answer.body)
+    }
+    const decision = guard.authenticate(request)
     if (decision instanceof Promise) {
       decision.then((settled) => admit(req, res, next, settled)).catch(next)
     } else admit(req, res, next, decision)
@@ -98,7 +109,41 @@ export function requireScopes(requirement: RequirementInput): RequestHandler {
   }
 }
 
-function toRequest(req: Request): ScopeguardRequest {
+/**
+ * Guards a route with a step-up requirement (RFC 9470): the token's `acr` must be one of
+ * `acr`, and its `auth_time` at most `maxAge` seconds ago. Checked now, so a mistake throws at
+ * start-up. A token that falls short gets 401 `insufficient_user_authentication` with
+ * `acr_values` / `max_age`; an elevation grant never satisfies it. The policy file's `acr` and
+ * `maxAge` rule members do the same for routes it maps.
+ *
+ * @example
+ * app.post('/transfers', requireAuthentication({ acr: ['phr'], maxAge: 300 }), requireScopes('write:transfers'), transfer)
+ */
+export function requireAuthentication(requirement: StepUpInput): RequestHandler {
+  const compiled = compileStepUp(requirement)
+  return (req, res, next) => {
+    const guard = (req as GuardedRequest)[GUARD]
+    if (guard === undefined) {
+      return next(
+        new ScopeguardConfigError(
+          'requireAuthentication() ran without the scopeguard() middleware before it: add app.use(scopeguard(options)) first',
+        ),
+      )
+    }
+    const decision = guard.judgeAuthentication(req.auth, compiled, {
+      method: req.method,
+      path: req.path,
+      route: judgedTemplate(req),
+    })
+    if (decision.allowed) return next()
+    send(res, decision)
+  }
+}
+
+function toRequest(
+  req: Request,
+  withCertificate: boolean,
+): ScopeguardRequest & { readonly path: string } {
   const url = req.originalUrl
   const q = url.indexOf('?')
   return {
@@ -108,6 +153,7 @@ function toRequest(req: Request): ScopeguardRequest {
     rawHeaders: req.rawHeaders,
     query: q === -1 ? '' : url.slice(q + 1),
     body: req.body as unknown,
+    ...(withCertificate ? { clientCertificate: () => peerCertificate(req.socket) } : {}),
   }
 }
 

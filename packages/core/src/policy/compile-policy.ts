@@ -102,6 +102,10 @@ function compileRoutes(
       requirement: object.require === undefined ? undefined : compileRequirement(object.require),
       mode: object.mode ?? defaultMode,
       conditions: object.conditions ?? [],
+      stepUp:
+        object.acr === undefined && object.maxAge === undefined
+          ? undefined
+          : { acr: object.acr, maxAge: object.maxAge },
     })
   }
   return routes

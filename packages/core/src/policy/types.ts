@@ -24,6 +24,20 @@ export interface RouteRuleObject {
   readonly public?: boolean
   readonly mode?: Mode
   readonly conditions?: readonly RouteCondition[]
+  /** Step-up (RFC 9470): the token's `acr` must be one of these authentication context classes. */
+  readonly acr?: readonly string[]
+  /** Step-up (RFC 9470): the token's `auth_time` must be at most this many seconds ago. */
+  readonly maxAge?: number
+}
+
+/**
+ * What a route requires of the user's authentication (RFC 9470 step-up): an authentication
+ * context class (`acr`) among some, and an authentication no older than `maxAge` seconds
+ * (`auth_time`). Elevation grants never satisfy it: they add scopes, not authentication.
+ */
+export interface StepUpRequirement {
+  readonly acr: readonly string[] | undefined
+  readonly maxAge: number | undefined
 }
 
 /** The policy document as written (YAML or JSON), after schema validation. */
@@ -123,6 +137,8 @@ export interface CompiledRoute {
   readonly requirement: ScopeRequirement | undefined
   readonly mode: Mode
   readonly conditions: readonly RouteCondition[]
+  /** The route's step-up requirement (`acr`, `maxAge`), if it has one. */
+  readonly stepUp: StepUpRequirement | undefined
 }
 
 /** A compiled client baseline. */
