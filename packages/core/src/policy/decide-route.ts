@@ -28,11 +28,25 @@ export function findRule(
   policy: CompiledPolicy,
   route: DispatchedRoute,
 ): CompiledRoute | undefined {
-  return (
-    policy.routes.get(`${route.method} ${route.template}`) ??
-    policy.routes.get(`ALL ${route.template}`)
-  )
+  // Templates come from the app's routes and methods from Node's HTTP parser, so the memo
+  // stays as small as the app; it saves building and hashing two keys on every request.
+  let byTemplate = ruleMemos.get(policy)
+  if (byTemplate === undefined) ruleMemos.set(policy, (byTemplate = new Map()))
+  let byMethod = byTemplate.get(route.template)
+  if (byMethod === undefined) byTemplate.set(route.template, (byMethod = new Map()))
+  let rule = byMethod.get(route.method)
+  if (rule === undefined) {
+    rule =
+      policy.routes.get(`${route.method} ${route.template}`) ??
+      policy.routes.get(`ALL ${route.template}`) ??
+      null
+    if (byMethod.size < 64) byMethod.set(route.method, rule)
+  }
+  return rule ?? undefined
 }
+
+/** Per policy: template → method → rule (null: unmapped). */
+const ruleMemos = new WeakMap<CompiledPolicy, Map<string, Map<string, CompiledRoute | null>>>()
 
 /**
  * Expands granted scopes with everything they imply in the catalog. Scopes the catalog does
