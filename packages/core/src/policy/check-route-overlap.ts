@@ -16,9 +16,39 @@ const MAX_SAMPLES = 64
  */
 export function checkRouteOverlaps(routes: readonly RoutePath[], report: Reporter): void {
   const shapes = new Map(routes.map((route) => [route, shapeOf(route)]))
+  const sources = new Map<string, RoutePath>()
+  const looseSources = new Map<string, RoutePath>()
+  // Candidates for an overlap, by method: routes whose paths all begin with a whole literal
+  // segment are filed under those segments (two routes whose first segments differ can never
+  // match one request); the others (a parameter in the first segment) meet every route.
+  // This keeps a policy of thousands of routes from comparing every pair.
+  const bySegment = new Map<string, { index: number; route: RoutePath }[]>()
+  const open = new Map<string, { index: number; route: RoutePath }[]>()
+  const listOf = (map: Map<string, { index: number; route: RoutePath }[]>, key: string) => {
+    let list = map.get(key)
+    if (list === undefined) map.set(key, (list = []))
+    return list
+  }
   routes.forEach((later, j) => {
-    const earlier = routes.slice(0, j).filter((route) => route.method === later.method)
-    const same = earlier.find((route) => route.source === later.source)
+    const shape = shapes.get(later) as Shape
+    const sameKey = `${later.method} ${later.source}`
+    const looseKey = `${later.method} ${later.looseSource}`
+    const same = sources.get(sameKey)
+    const alike = looseSources.get(looseKey)
+    if (!sources.has(sameKey)) sources.set(sameKey, later)
+    if (!looseSources.has(looseKey)) looseSources.set(looseKey, later)
+    const candidates = [
+      ...(open.get(later.method) ?? []),
+      ...(shape.segments === undefined
+        ? [...bySegment]
+            .filter(([key]) => key.startsWith(`${later.method} `))
+            .flatMap(([, list]) => list)
+        : shape.segments.flatMap((segment) => bySegment.get(`${later.method} ${segment}`) ?? [])),
+    ]
+    if (shape.segments === undefined) listOf(open, later.method).push({ index: j, route: later })
+    else
+      for (const segment of shape.segments)
+        listOf(bySegment, `${later.method} ${segment}`).push({ index: j, route: later })
     if (same !== undefined) {
       report.error(
         later.pointer,
@@ -28,7 +58,6 @@ export function checkRouteOverlaps(routes: readonly RoutePath[], report: Reporte
       )
       return
     }
-    const alike = earlier.find((route) => route.looseSource === later.looseSource)
     if (alike !== undefined) {
       report.warning(
         later.pointer,
@@ -39,8 +68,12 @@ export function checkRouteOverlaps(routes: readonly RoutePath[], report: Reporte
       )
       return
     }
+    // In registration order, each earlier route once: the first overlap found is reported.
+    const earlier = [...new Map(candidates.map((c) => [c.index, c.route]))]
+      .sort(([a], [b]) => a - b)
+      .map(([, route]) => route)
     for (const route of earlier) {
-      const [a, b] = [shapes.get(route), shapes.get(later)] as [Shape, Shape]
+      const [a, b] = [shapes.get(route), shape] as [Shape, Shape]
       const sample = sharedPath(a, b) ?? sharedPath(b, a)
       if (sample === undefined) continue
       report.warning(
@@ -63,17 +96,40 @@ interface Shape {
   readonly sequences: readonly { readonly tokens: readonly Token[]; readonly prefix: string }[]
   /** `x` and the words of its literal text, to fill other routes' parameters with. */
   readonly words: readonly string[]
+  /**
+   * The first path segment of each combination, lower case, when every combination starts
+   * with a whole literal segment; undefined when one starts with a parameter.
+   */
+  readonly segments: readonly string[] | undefined
 }
 
 function shapeOf(route: RoutePath): Shape {
   const words = route.sequences.flatMap((tokens) =>
     tokens.flatMap((token) => (token.type === 'text' ? token.value.split('/') : [])),
   )
+  const sequences = route.sequences.map((tokens) => ({ tokens, prefix: literalPrefix(tokens) }))
+  const segments = sequences.map(({ tokens, prefix }) => firstSegment(tokens, prefix))
   return {
     route,
-    sequences: route.sequences.map((tokens) => ({ tokens, prefix: literalPrefix(tokens) })),
+    sequences,
     words: [...new Set(['x', ...words])].filter((word) => word !== ''),
+    segments: segments.some((segment) => segment === undefined)
+      ? undefined
+      : [...new Set(segments as string[])],
   }
+}
+
+/**
+ * The first segment of a combination when its literal text covers it whole (`/items/:id` →
+ * `items`, `/items` → `items`); undefined when a parameter may extend it (`/:tenant/x`,
+ * `/items-:id`) or the path is `/` alone.
+ */
+function firstSegment(tokens: readonly Token[], prefix: string): string | undefined {
+  const rest = prefix.startsWith('/') ? prefix.slice(1) : prefix
+  const slash = rest.indexOf('/')
+  if (slash > 0) return rest.slice(0, slash)
+  const literalOnly = tokens.every((token) => token.type === 'text')
+  return literalOnly && rest !== '' ? rest : undefined
 }
 
 /**
