@@ -7,7 +7,8 @@ import { ScopeguardConfigError, TokenInvalidError, VerifierUnavailableError } fr
 import { extractToken, type TokenTransports } from './extract-token.js'
 import type { ScopeguardOptions } from './options.js'
 import type { ScopeguardRequest } from './request.js'
-import { createChallenges } from './responses.js'
+import { createChallenges, type Challenges, type DpopChallenges } from './responses.js'
+import { createDpopCheck } from './dpop/check-request.js'
 import { missingScopes, satisfies, type ScopeRequirement } from './scopes/compile-requirement.js'
 import { readScopes } from './scopes/read-scopes.js'
 import {
@@ -40,6 +41,7 @@ import type { DispatcherStats } from './audit/dispatcher.js'
 import type { UsageReport } from './audit/inventory.js'
 import { createPolicySource, type ReloadResult } from './policy/policy-source.js'
 import type { DecisionContext } from './record-decision.js'
+import type { DpopMode } from './policy/types.js'
 import { resolveOptions } from './resolve-options.js'
 import { introspectToken } from './verify/introspect-token.js'
 import { createTokenCache, tokenCacheKey } from './verify/token-cache.js'
@@ -142,13 +144,18 @@ export interface Guard {
  */
 export function createGuard(options: ScopeguardOptions): Guard {
   const config = resolveOptions(options)
-  const challenges = createChallenges(config.realm)
+  const { dpop } = config
+  const challenges = createChallenges(
+    config.realm,
+    dpop && { algorithms: dpop.algorithms, withBearer: dpop.mode === 'allowed' },
+  )
   const { counters, clock } = config
   const cache = createTokenCache<AuthInfo>(config.cacheEntries, clock)
   const transports: TokenTransports = {
     header: true,
     query: config.queryToken,
     formBody: config.formToken,
+    dpop: dpop !== undefined,
   }
   const store = options.store ?? memoryStore({ clock })
   const auditor = createAuditor(
@@ -178,6 +185,24 @@ export function createGuard(options: ScopeguardOptions): Guard {
     auditor.decision(decision, context, policySource?.current().version, used)
     return decision
   }
+  // DPoP required guard-wide, unless the policy has a rule relaxing it (the rules then judge).
+  const dpopRequired = (): boolean =>
+    dpop?.mode === 'required' && policySource?.current().relaxesDpop !== true
+  /** The 400/401 challenges for a request: the `DPoP` ones where DPoP is required. */
+  const base = (scheme?: 'bearer' | 'dpop'): Challenges | DpopChallenges =>
+    challenges.dpop !== undefined && (scheme === 'dpop' || dpopRequired())
+      ? challenges.dpop
+      : challenges
+  const checkDpop =
+    dpop === undefined || challenges.dpop === undefined
+      ? undefined
+      : createDpopCheck(
+          dpop,
+          challenges as Challenges & { dpop: DpopChallenges },
+          store,
+          clock,
+          dpopRequired,
+        )
   const anonymous: Allow = Object.freeze({
     allowed: true,
     status: 200,
@@ -234,9 +259,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
   }
 
   const checkClaims = (claims: Record<string, unknown>): void => {
-    // A token bound to a key (DPoP cnf.jkt, mTLS cnf.x5t#S256) must not work as a plain
-    // bearer token: whoever stole it would not need the key (RFC 9449 §7.2, RFC 8705 §3).
-    if (Object.hasOwn(claims, 'cnf')) throw new TokenInvalidError('key_bound')
+    if (Object.hasOwn(claims, 'cnf')) checkConfirmation(claims['cnf'])
     for (const name of ['exp', 'iat', 'nbf']) {
       const value = claims[name]
       if (
@@ -247,6 +270,22 @@ export function createGuard(options: ScopeguardOptions): Guard {
       }
     }
     checkLifetime(claims)
+  }
+
+  // A token bound to a key (RFC 7800 `cnf`) must not work as a plain bearer token: whoever
+  // stole it would not need the key (RFC 9449 §7.2, RFC 8705 §3). Only the bindings this guard
+  // checks per request are accepted here (DPoP `jkt`); any other member refuses the token.
+  const checkConfirmation = (cnf: unknown): void => {
+    if (cnf === null || typeof cnf !== 'object' || Array.isArray(cnf))
+      throw new TokenInvalidError('key_bound')
+    const members = Object.keys(cnf)
+    if (members.length === 0) throw new TokenInvalidError('key_bound')
+    for (const member of members) {
+      const value = (cnf as Record<string, unknown>)[member]
+      if (member === 'jkt' && dpop !== undefined && typeof value === 'string' && value !== '')
+        continue
+      throw new TokenInvalidError('key_bound')
+    }
   }
 
   const checkLifetime = (claims: { iat?: unknown; exp?: unknown }): void => {
@@ -270,7 +309,12 @@ export function createGuard(options: ScopeguardOptions): Guard {
     const time = (name: string): Date | undefined =>
       typeof claims[name] === 'number' ? new Date((claims[name] as number) * 1000) : undefined
     const aud = claims['aud']
+    // checkClaims let a `cnf` through only with a `jkt` this guard checks per request.
+    const cnf = claims['cnf'] as { jkt?: string } | undefined
     return Object.freeze({
+      ...(cnf?.jkt === undefined
+        ? {}
+        : { binding: Object.freeze({ kind: 'dpop' as const, jkt: cnf.jkt }) }),
       clientId: text('client_id') ?? text('azp'),
       subject: text('sub'),
       scopes: Object.freeze(readScopes(claims, config.scopeClaim)),
@@ -333,13 +377,13 @@ export function createGuard(options: ScopeguardOptions): Guard {
         ) {
           return anonymous
         }
-        return deny('token_missing', challenges.missing)
+        return deny('token_missing', base().missing)
       case 'invalid_request':
         debug('invalid request: %s', found.detail)
-        return deny('request_invalid', challenges.invalidRequest)
+        return deny('request_invalid', base().invalidRequest)
       case 'invalid_token':
         debug('token rejected: %s', found.detail)
-        return deny('token_invalid', challenges.invalidToken, { rejection: found.detail })
+        return deny('token_invalid', base().invalidToken, { rejection: found.detail })
     }
     const fingerprint = tokenCacheKey(found.token)
     const { value, hit } = cache.get(
@@ -350,12 +394,21 @@ export function createGuard(options: ScopeguardOptions): Guard {
     if (hit) counters.cacheHits++
     try {
       const auth = await value
+      if (checkDpop !== undefined) {
+        const refused = await checkDpop(request, found.scheme, auth)
+        if (refused !== undefined) return refused
+      }
       if (auth.clientId !== undefined) store.touch?.(auth.clientId, clock())
       const state = store.snapshot()
-      if (!state.empty) return applyState(state, auth)
-      return { allowed: true, status: 200, reason: 'allowed', auth }
+      const decision: Decision = state.empty
+        ? { allowed: true, status: 200, reason: 'allowed', auth }
+        : applyState(state, auth)
+      // RFC 9449 §8.2: a fresh nonce with every answer to a DPoP request, when nonces are on.
+      if (decision.allowed && dpop?.nonce !== undefined && found.scheme === 'dpop')
+        return { ...decision, headers: dpop.nonce.current(clock()).headers }
+      return decision
     } catch (error) {
-      return denyFor(error)
+      return denyFor(error, base(found.scheme))
     }
   }
 
@@ -401,10 +454,10 @@ export function createGuard(options: ScopeguardOptions): Guard {
     return { allowed: true, status: 200, reason: 'allowed', auth: elevated }
   }
 
-  const denyFor = (error: unknown): Decision => {
+  const denyFor = (error: unknown, refusal: Challenges | DpopChallenges): Decision => {
     if (error instanceof TokenInvalidError) {
       debug('token rejected: %s %O', error.reason, error.cause)
-      return deny('token_invalid', challenges.invalidToken, {
+      return deny('token_invalid', refusal.invalidToken, {
         rejection: error.reason,
         cause: error,
       })
@@ -415,7 +468,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
     }
     // Anything else (a bug, a key of the wrong type, …) refuses the token; it never becomes a 500.
     debug('unexpected verification error: %O', error)
-    return deny('token_invalid', challenges.invalidToken, { rejection: 'malformed', cause: error })
+    return deny('token_invalid', refusal.invalidToken, { rejection: 'malformed', cause: error })
   }
 
   const authorize = (
@@ -464,13 +517,39 @@ export function createGuard(options: ScopeguardOptions): Guard {
         ? anonymous
         : { allowed: true, status: 200, reason: 'allowed', auth }
     const policy = policySource.current()
+    const rule = findRule(policy, route)
+    const refused = judgeRouteDpop(rule?.dpop, auth)
+    if (refused !== undefined)
+      return report(refused, { ...where, required: rule?.requirement?.source })
     const decision = decideRoute(policy, route, auth, challenges)
-    const requirement = findRule(policy, route)?.requirement
+    const requirement = rule?.requirement
     const used =
       decision.allowed && auth !== undefined && requirement !== undefined
         ? usedScopes(policy, requirement, auth)
         : []
     return report(decision, { ...where, required: requirement?.source }, used)
+  }
+
+  /**
+   * A route rule's `dpop` (else the guard's mode) against how the request authenticated:
+   * `required` refuses a bearer token, `disabled` a DPoP-bound one (RFC 9449 §7.1).
+   */
+  const judgeRouteDpop = (
+    mode: DpopMode | undefined,
+    auth: AuthInfo | undefined,
+  ): Decision | undefined => {
+    const effective = mode ?? dpop?.mode ?? 'disabled'
+    if (auth === undefined) return undefined // the rule decides (public, or token_missing)
+    const bound = auth.binding?.kind === 'dpop'
+    if (effective === 'required' && !bound) {
+      return deny('token_invalid', challenges.dpop?.invalidToken ?? challenges.invalidToken, {
+        rejection: 'dpop_required',
+        auth,
+      })
+    }
+    if (effective === 'disabled' && bound)
+      return deny('token_invalid', challenges.invalidToken, { rejection: 'dpop_disabled', auth })
+    return undefined
   }
 
   return {

@@ -4,8 +4,16 @@
  * `statusCode`, `expose`, `headers`). Detail travels as `cause`, never in the message.
  */
 
-/** The OAuth 2.0 error codes of RFC 6750 §3.1 that a resource server returns. */
-export type OAuthErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope'
+/**
+ * The OAuth 2.0 error codes a resource server returns: RFC 6750 §3.1, and RFC 9449 §7.1 and
+ * §12.2 for DPoP (`invalid_dpop_proof`, `use_dpop_nonce`).
+ */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
 
 /** Base class of every error scopeguard throws or returns. */
 export class ScopeguardError extends Error {
@@ -80,6 +88,22 @@ export type TokenRejection =
   | 'revoked'
   | 'key_bound'
   | 'lifetime_too_long'
+  | DpopRejection
+
+/** Why a DPoP request (RFC 9449) was refused; see docs/dpop.md. */
+export type DpopRejection =
+  | 'dpop_required'
+  | 'dpop_unbound'
+  | 'dpop_disabled'
+  | 'dpop_proof_missing'
+  | 'dpop_proof_invalid'
+  | 'dpop_htm_mismatch'
+  | 'dpop_htu_mismatch'
+  | 'dpop_iat_invalid'
+  | 'dpop_ath_mismatch'
+  | 'dpop_jkt_mismatch'
+  | 'dpop_replay'
+  | 'dpop_nonce_invalid'
 
 /** Thrown by token verification: the token cannot be accepted (401 `invalid_token`). */
 export class TokenInvalidError extends ScopeguardError {

@@ -18,4 +18,11 @@ export interface ScopeguardRequest {
   readonly query?: string
   /** The parsed `application/x-www-form-urlencoded` body, when form tokens are enabled. */
   readonly body?: unknown
+  /**
+   * The absolute URL of the request as the app sees it (`https://api.example.com/items`),
+   * for the `htu` check of DPoP proofs (RFC 9449 §4.3). Adapters fill it only when a `DPoP`
+   * header is present, from the framework's protocol and host, which honour its own proxy
+   * trust setting (Express `trust proxy`, Koa `app.proxy`). Query and fragment are ignored.
+   */
+  readonly url?: string
 }

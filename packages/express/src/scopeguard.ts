@@ -51,6 +51,7 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
   const middleware = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const decision = await guard.authenticate(toRequest(req))
     if (!decision.allowed) return void send(res, decision)
+    if (decision.headers !== undefined) res.set(decision.headers)
     req.auth = decision.auth
     guards.set(req, guard)
     if (guard.hasPolicy) judgeAtRouteLayer(req, judge)
@@ -92,13 +93,16 @@ export function requireScopes(requirement: RequirementInput): RequestHandler {
 function toRequest(req: Request): ScopeguardRequest {
   const url = req.originalUrl
   const q = url.indexOf('?')
+  const path = q === -1 ? url : url.slice(0, q)
   return {
     method: req.method,
-    path: q === -1 ? url : url.slice(0, q),
+    path,
     headers: req.headers,
     rawHeaders: req.rawHeaders,
     query: q === -1 ? '' : url.slice(q + 1),
     body: req.body as unknown,
+    // Only for DPoP proofs (htu). req.protocol and req.host follow Express's `trust proxy`.
+    ...(req.headers.dpop === undefined ? {} : { url: `${req.protocol}://${req.host}${path}` }),
   }
 }
 

@@ -51,8 +51,11 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
       rawHeaders: ctx.req.rawHeaders,
       query: ctx.querystring,
       body: (ctx.request as { body?: unknown }).body,
+      // Only for DPoP proofs (htu). ctx.protocol and ctx.host follow Koa's `app.proxy`.
+      ...(ctx.headers.dpop === undefined ? {} : { url: requestUrl(ctx) }),
     })
     if (!decision.allowed) return send(ctx, decision)
+    if (decision.headers !== undefined) ctx.set(decision.headers)
     ctx.state.auth = decision.auth
     guards.set(ctx, guard)
     if (guard.hasPolicy) instrumentRouters(ctx, guard, send)
@@ -87,6 +90,13 @@ export function requireScopes(requirement: RequirementInput): Middleware {
     if (!decision.allowed) return send(ctx, decision)
     await next()
   }
+}
+
+/** The request URL as the app sees it, without the query (mounts included). */
+function requestUrl(ctx: Context): string {
+  const url = ctx.originalUrl
+  const q = url.indexOf('?')
+  return `${ctx.protocol}://${ctx.host}${q === -1 ? url : url.slice(0, q)}`
 }
 
 function send(ctx: Context, decision: Exclude<Decision, { allowed: true }>): void {

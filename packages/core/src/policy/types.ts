@@ -24,7 +24,12 @@ export interface RouteRuleObject {
   readonly public?: boolean
   readonly mode?: Mode
   readonly conditions?: readonly RouteCondition[]
+  /** DPoP (RFC 9449) on this route, instead of the guard's `dpop.mode`. */
+  readonly dpop?: DpopMode
 }
+
+/** Whether a route takes DPoP-bound requests: only (`required`), too (`allowed`), or not (`disabled`). */
+export type DpopMode = 'required' | 'allowed' | 'disabled'
 
 /** The policy document as written (YAML or JSON), after schema validation. */
 export interface PolicyDocument {
@@ -123,6 +128,8 @@ export interface CompiledRoute {
   readonly requirement: ScopeRequirement | undefined
   readonly mode: Mode
   readonly conditions: readonly RouteCondition[]
+  /** The rule's own DPoP mode; undefined: the guard's `dpop.mode`. */
+  readonly dpop: DpopMode | undefined
 }
 
 /** A compiled client baseline. */
@@ -168,4 +175,6 @@ export interface CompiledPolicy {
   readonly clients: ReadonlyMap<string, CompiledClient>
   /** Contracts by client id. */
   readonly contracts: ReadonlyMap<string, CompiledContract>
+  /** Whether a route rule lets bearer tokens through (`dpop: allowed | disabled`), which a guard-wide `required` then leaves to the rules. */
+  readonly relaxesDpop: boolean
 }
