@@ -2,6 +2,7 @@ import { generateKeyPair, exportJWK } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEMO_CLIENTS } from '@scopeguard-examples/authz-server'
 import type { DecisionEvent, PolicyDocument, ScopeguardEvent } from '@scopeguard/core'
+import { redisStore } from '@scopeguard/redis'
 import { REALM } from '../cases/bearer-cases.js'
 import { ADAPTERS, type TestApi } from '../support/apps.js'
 import { bearer, send, type RawResponse } from '../support/http.js'
@@ -14,6 +15,7 @@ import {
   type DpopClient,
   type ProofClaims,
 } from '../support/dpop-kit.js'
+import { startRedis, type RedisServer } from '../support/redis-server.js'
 import { apiOptions, startAuthzFixture, type AuthzFixture } from '../support/token-kit.js'
 
 /**
@@ -500,5 +502,95 @@ describe.each(ADAPTERS)('%s adapter: htu behind a proxy', (_name, startApi) => {
   it('checks htu against dpop.origin when it is pinned', async () => {
     expect(await request(pinned, `${PUBLIC}/items`)).toBe(200)
     expect(await request(pinned, `${pinned.url}/items`)).toBe(401)
+  })
+})
+
+describe('DPoP replay across instances behind one origin', () => {
+  // Two instances (Express and Koa) behind a load balancer: one public origin, pinned with
+  // dpop.origin, so a proof for one is valid for the other, and only a shared store can see
+  // the replay.
+  const PUBLIC = 'https://api.example.com'
+  let redis: RedisServer
+  let shared: TestApi[] = []
+  let separate: TestApi[] = []
+  const events: ScopeguardEvent[][] = [[], []]
+  beforeAll(async () => {
+    redis = await startRedis()
+    shared = await Promise.all(
+      ADAPTERS.map(([, startApi], i) =>
+        startApi(
+          apiOptions(fixture.authz, {
+            dpop: { origin: PUBLIC },
+            store: redisStore({ url: redis.url, prefix: 'dpop:' }),
+            onEvent: (e) => events[i]?.push(e),
+          }),
+        ),
+      ),
+    )
+    separate = await Promise.all(
+      ADAPTERS.map(([, startApi]) =>
+        startApi(apiOptions(fixture.authz, { dpop: { origin: PUBLIC } })),
+      ),
+    )
+    // Both instances are connected once they report their first resync (bounded wait).
+    for (let i = 0; i < 500; i++) {
+      if (events.every((list) => list.some((e) => e.type === 'store' && e.state === 'resynced')))
+        break
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  })
+  afterAll(async () => {
+    for (const api of [...shared, ...separate]) await api.close()
+    await redis?.stop()
+  })
+
+  const proof = (): Promise<string> =>
+    handProof(reader.keyPair, reader.publicJwk, {
+      htm: 'GET',
+      htu: `${PUBLIC}/items`,
+      token: reader.token,
+    })
+  const call = (api: TestApi, dpop: string): Promise<RawResponse> =>
+    send(`${api.url}/items`, { headers: dpopHeaders(reader.token, dpop) })
+
+  it('with the Redis store, refuses on the other instance a proof one instance accepted', async () => {
+    const [express, koa] = shared as [TestApi, TestApi]
+    for (const [first, second] of [
+      [express, koa],
+      [koa, express],
+    ] as const) {
+      const used = await proof()
+      expect((await call(first, used)).status).toBe(200)
+      const replay = await call(second, used)
+      expect(replay.status).toBe(401)
+      expect(replay.headers['www-authenticate']).toBe(dpopChallenge('invalid_dpop_proof'))
+      expect((await call(first, used)).status).toBe(401) // and on the same instance
+    }
+  })
+
+  it("control: instances with their own in-memory stores cannot see each other's proofs", async () => {
+    const [express, koa] = separate as [TestApi, TestApi]
+    const used = await proof()
+    expect((await call(express, used)).status).toBe(200)
+    expect((await call(koa, used)).status).toBe(200)
+    expect((await call(koa, used)).status).toBe(401)
+  })
+
+  it('answers DPoP requests 503 while Redis is down (bearer requests keep being served)', async () => {
+    const [express] = shared as [TestApi]
+    await redis.kill()
+    let status = 0
+    for (let i = 0; i < 300 && status !== 503; i++) {
+      status = (await call(express, await proof())).status
+      if (status !== 503) await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    expect(status).toBe(503)
+    expect((await send(`${express.url}/items`, { headers: [bearer(plain)] })).status).toBe(200)
+    await redis.restart()
+    for (let i = 0; i < 800 && status !== 200; i++) {
+      status = (await call(express, await proof())).status
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    expect(status).toBe(200)
   })
 })

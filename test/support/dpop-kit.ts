@@ -150,9 +150,7 @@ export function hmacProof(publicJwk: JWK, proof: ProofClaims, secret: Uint8Array
 }
 
 /** A fresh key pair with its public JWK, for proofs by a key the token is not bound to. */
-export async function strangerKey(
-  alg = 'ES256',
-): Promise<{ keyPair: KeyPair; publicJwk: JWK }> {
+export async function strangerKey(alg = 'ES256'): Promise<{ keyPair: KeyPair; publicJwk: JWK }> {
   const keyPair = (await generateKeyPair(alg, { extractable: true })) as unknown as KeyPair
   return { keyPair, publicJwk: await exportJWK(keyPair.publicKey) }
 }

@@ -395,7 +395,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
     try {
       const auth = await value
       if (checkDpop !== undefined) {
-        const refused = await checkDpop(request, found.scheme, auth)
+        const refused = await checkDpop(request, found.scheme ?? 'bearer', auth)
         if (refused !== undefined) return refused
       }
       if (auth.clientId !== undefined) store.touch?.(auth.clientId, clock())
@@ -408,7 +408,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
         return { ...decision, headers: dpop.nonce.current(clock()).headers }
       return decision
     } catch (error) {
-      return denyFor(error, base(found.scheme))
+      return denyFor(error, base(found.scheme ?? 'bearer'))
     }
   }
 

@@ -17,8 +17,8 @@ export type Extraction =
   | {
       readonly kind: 'token'
       readonly token: string
-      /** `dpop` for `Authorization: DPoP` (RFC 9449 §7.1), else `bearer`. */
-      readonly scheme: 'bearer' | 'dpop'
+      /** `dpop` for `Authorization: DPoP` (RFC 9449 §7.1); absent for bearer tokens. */
+      readonly scheme?: 'dpop'
     }
   | { readonly kind: 'none' }
   | { readonly kind: 'invalid_request'; readonly detail: string }
@@ -102,7 +102,7 @@ function checkToken(
 ): Extraction {
   if (token.length > maxLength) return { kind: 'invalid_token', detail: 'too_large' }
   if (!B64TOKEN.test(token)) return { kind: 'invalid_token', detail: 'malformed' }
-  return { kind: 'token', token, scheme }
+  return scheme === 'dpop' ? { kind: 'token', token, scheme } : { kind: 'token', token }
 }
 
 /**
