@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { generateKeyPair, exportJWK } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEMO_CLIENTS } from '@scopeguard-examples/authz-server'
@@ -264,6 +266,34 @@ describe.each(ADAPTERS)('%s adapter: DPoP in allowed mode (the default)', (_name
       headers: dpopHeaders(reader.token, await make()),
     })
     expectRefused(response, dpopChallenge('invalid_dpop_proof'), rejection)
+  })
+
+  it('records every decision as an event valid against docs/events.schema.json', () => {
+    // ajv is a dependency of @scopeguard/core, not of the workspace root: load core's copy.
+    const requireFromCore = createRequire(
+      new URL('../../packages/core/package.json', import.meta.url),
+    )
+    const Ajv = (
+      requireFromCore('ajv') as {
+        default: new (options: Record<string, unknown>) => {
+          compile(schema: object): ((data: unknown) => boolean) & { errors?: unknown }
+        }
+      }
+    ).default
+    const schema = JSON.parse(
+      readFileSync(new URL('../../docs/events.schema.json', import.meta.url), 'utf8'),
+    ) as object
+    const validate = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(
+      schema,
+    )
+    const decisions = seen.events.filter((e) => e.type === 'decision')
+    expect(new Set(decisions.map((e) => e.reason))).toEqual(
+      new Set(['allowed', 'token_invalid', 'proof_invalid']),
+    )
+    for (const event of seen.events) {
+      const json: unknown = JSON.parse(JSON.stringify(event))
+      expect(validate(json), JSON.stringify(validate.errors)).toBe(true)
+    }
   })
 
   it('answers every bad proof with a byte-identical 401', async () => {
