@@ -89,7 +89,7 @@ const CODES = {
   policy_denied: ['ERR_SG_POLICY_DENIED', 'insufficient_scope'],
   verifier_unavailable: ['ERR_SG_UNAVAILABLE', undefined],
   proof_invalid: ['ERR_SG_DPOP_PROOF_INVALID', 'invalid_dpop_proof'],
-  nonce_required: ['ERR_SG_DPOP_NONCE_REQUIRED', 'use_dpop_nonce'],
+  nonce_required: ['ERR_SG_DPOP_NONCE', 'use_dpop_nonce'],
 } as const satisfies Record<Deny['reason'], readonly [string, OAuthErrorCode | undefined]>
 
 /** Builds a denial from a prebuilt response. */
