@@ -394,7 +394,11 @@ export function createGuard(options: ScopeguardOptions): Guard {
     if (hit) counters.cacheHits++
     try {
       const auth = await value
-      if (checkDpop !== undefined) {
+      // Plain bearer tokens where DPoP is not required skip the DPoP check (no extra await).
+      if (
+        checkDpop !== undefined &&
+        (found.scheme === 'dpop' || auth.binding !== undefined || dpop?.mode === 'required')
+      ) {
         const refused = await checkDpop(request, found.scheme ?? 'bearer', auth)
         if (refused !== undefined) return refused
       }

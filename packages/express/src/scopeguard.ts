@@ -102,7 +102,7 @@ function toRequest(req: Request): ScopeguardRequest {
     query: q === -1 ? '' : url.slice(q + 1),
     body: req.body as unknown,
     // Only for DPoP proofs (htu). req.protocol and req.host follow Express's `trust proxy`.
-    ...(req.headers.dpop === undefined ? {} : { url: `${req.protocol}://${req.host}${path}` }),
+    url: req.headers.dpop === undefined ? undefined : `${req.protocol}://${req.host}${path}`,
   }
 }
 

@@ -52,7 +52,7 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
       query: ctx.querystring,
       body: (ctx.request as { body?: unknown }).body,
       // Only for DPoP proofs (htu). ctx.protocol and ctx.host follow Koa's `app.proxy`.
-      ...(ctx.headers.dpop === undefined ? {} : { url: requestUrl(ctx) }),
+      url: ctx.headers.dpop === undefined ? undefined : requestUrl(ctx),
     })
     if (!decision.allowed) return send(ctx, decision)
     if (decision.headers !== undefined) ctx.set(decision.headers)
