@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { generateKeyPair, exportJWK } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEMO_CLIENTS } from '@scopeguard-examples/authz-server'
+import { DEMO_CLIENTS, LEGACY_API } from '@scopeguard-examples/authz-server'
 import type { DecisionEvent, PolicyDocument, ScopeguardEvent } from '@scopeguard/core'
 import { redisStore } from '@scopeguard/redis'
 import { REALM } from '../cases/bearer-cases.js'
@@ -53,6 +53,14 @@ function dpopHeaders(token: string, proof: string): [string, string][] {
   ]
 }
 
+/** The `cnf.jkt` of a JWT access token. */
+function jktOf(token: string): string {
+  const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
+    cnf: { jkt: string }
+  }
+  return payload.cnf.jkt
+}
+
 /** The decision events of a guard, and the last one's rejection. */
 function recorder(): { events: ScopeguardEvent[]; last: () => DecisionEvent | undefined } {
   const events: ScopeguardEvent[] = []
@@ -93,14 +101,7 @@ describe.each(ADAPTERS)('%s adapter: DPoP in allowed mode (the default)', (_name
     expect(sent?.authorization).toBe(`DPoP ${reader.token}`)
     expect(sent?.dpop).toBeDefined()
     expect(body.clientId).toBe('reader')
-    expect(body.binding).toEqual({
-      kind: 'dpop',
-      jkt: (
-        JSON.parse(Buffer.from(reader.token.split('.')[1] ?? '', 'base64url').toString()) as {
-          cnf: { jkt: string }
-        }
-      ).cnf.jkt,
-    })
+    expect(body.binding).toEqual({ kind: 'dpop', jkt: jktOf(reader.token) })
   })
 
   it('refuses the same proof replayed to the same instance', async () => {
@@ -137,6 +138,21 @@ describe.each(ADAPTERS)('%s adapter: DPoP in allowed mode (the default)', (_name
       await send(`${api.url}/items`, {
         headers: [bearer(reader.token), ['DPoP', await proofFor()]],
       }),
+      BEARER_INVALID,
+      'key_bound',
+    )
+  })
+
+  it('accepts an opaque DPoP-bound token (introspection answers cnf.jkt) with its proof', async () => {
+    const legacy = await dpopClient(fixture.authz, DEMO_CLIENTS.legacy, {
+      resource: LEGACY_API,
+    })
+    expect(legacy.token.split('.')).toHaveLength(1) // opaque
+    const response = await legacy.fetch(`${api.url}/whoami`)
+    expect(response.status).toBe(200)
+    expect(((await response.json()) as { binding?: { kind: string } }).binding?.kind).toBe('dpop')
+    expectRefused(
+      await send(`${api.url}/whoami`, { headers: [bearer(legacy.token)] }),
       BEARER_INVALID,
       'key_bound',
     )
@@ -290,6 +306,8 @@ describe.each(ADAPTERS)('%s adapter: DPoP in allowed mode (the default)', (_name
     expect(new Set(decisions.map((e) => e.reason))).toEqual(
       new Set(['allowed', 'token_invalid', 'proof_invalid']),
     )
+    expect(decisions.some((e) => e.allowed && e.binding?.jkt === jktOf(reader.token))).toBe(true)
+    expect(decisions.some((e) => e.allowed && e.binding === undefined)).toBe(true) // bearer
     for (const event of seen.events) {
       const json: unknown = JSON.parse(JSON.stringify(event))
       expect(validate(json), JSON.stringify(validate.errors)).toBe(true)

@@ -45,7 +45,7 @@ export interface DpopClient {
 export async function dpopClient(
   authz: AuthzServer,
   demo: DemoClient,
-  alg = 'ES256',
+  { alg = 'ES256', resource = ITEMS_API }: { alg?: string; resource?: string } = {},
 ): Promise<DpopClient> {
   const config = await client.discovery(
     new URL(authz.issuer),
@@ -74,7 +74,7 @@ export async function dpopClient(
   const handle = client.getDPoPHandle(config, keyPair)
   const answer = await client.clientCredentialsGrant(
     config,
-    { scope: demo.scopes.join(' '), resource: ITEMS_API },
+    { scope: demo.scopes.join(' '), resource },
     { DPoP: handle },
   )
   if (answer.token_type !== 'dpop')
