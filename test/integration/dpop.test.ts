@@ -121,6 +121,22 @@ describe.each(ADAPTERS)('%s adapter: DPoP in allowed mode (the default)', (_name
     expect(response.status).toBe(200)
   })
 
+  it('answers a DPoP request without the scope with a DPoP insufficient_scope challenge', async () => {
+    const proof = await handProof(reader.keyPair, reader.publicJwk, {
+      htm: 'POST',
+      htu: `${api.url}/items`,
+      token: reader.token,
+    })
+    const response = await send(`${api.url}/items`, {
+      method: 'POST',
+      headers: dpopHeaders(reader.token, proof),
+    })
+    expect(response.status).toBe(403)
+    expect(response.headers['www-authenticate']).toBe(
+      `DPoP realm="${REALM}", algs="${ALGS}", error="insufficient_scope", scope="write:items", Bearer realm="${REALM}"`,
+    )
+  })
+
   it('compares htu without the query (RFC 9449 §4.3)', async () => {
     const response = await send(`${api.url}/items?page=2`, {
       headers: dpopHeaders(reader.token, await proofFor()),
@@ -304,7 +320,7 @@ describe.each(ADAPTERS)('%s adapter: DPoP in allowed mode (the default)', (_name
     )
     const decisions = seen.events.filter((e) => e.type === 'decision')
     expect(new Set(decisions.map((e) => e.reason))).toEqual(
-      new Set(['allowed', 'token_invalid', 'proof_invalid']),
+      new Set(['allowed', 'token_invalid', 'proof_invalid', 'scope_insufficient']),
     )
     expect(decisions.some((e) => e.allowed && e.binding?.jkt === jktOf(reader.token))).toBe(true)
     expect(decisions.some((e) => e.allowed && e.binding === undefined)).toBe(true) // bearer

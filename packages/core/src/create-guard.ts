@@ -193,6 +193,21 @@ export function createGuard(options: ScopeguardOptions): Guard {
     challenges.dpop !== undefined && (scheme === 'dpop' || dpopRequired())
       ? challenges.dpop
       : challenges
+  // A DPoP-bound caller (a valid proof came with the request) is answered with the DPoP
+  // scheme, 403s included (RFC 9449 §7.1).
+  const dpopRefusals: Challenges =
+    challenges.dpop === undefined
+      ? challenges
+      : Object.freeze({
+          ...challenges,
+          missing: challenges.dpop.missing,
+          invalidRequest: challenges.dpop.invalidRequest,
+          invalidToken: challenges.dpop.invalidToken,
+          forbidden: challenges.dpop.forbidden,
+          insufficientScope: challenges.dpop.insufficientScope,
+        })
+  const refusalsFor = (auth: AuthInfo | undefined): Challenges =>
+    auth?.binding === undefined ? challenges : dpopRefusals
   const checkDpop =
     dpop === undefined || challenges.dpop === undefined
       ? undefined
@@ -435,7 +450,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
     ) {
       debug('token refused: revoked%s', killed ? ' (kill switch)' : '')
       // The caller is known (the token itself was valid): the audit trail says whose token it was.
-      return deny('token_invalid', challenges.invalidToken, { rejection: 'revoked', auth })
+      return deny('token_invalid', refusalsFor(auth).invalidToken, { rejection: 'revoked', auth })
     }
     const grants = [...state.grants.values()].filter(
       (g) =>
@@ -494,7 +509,8 @@ export function createGuard(options: ScopeguardOptions): Guard {
     }
     const missing = missingScopes(requirement, granted)
     debug('insufficient scope for %s: missing %o', requirement.source, missing)
-    const decision = deny('scope_insufficient', challenges.insufficientScope(requirement), {
+    const refusals = refusalsFor(auth)
+    const decision = deny('scope_insufficient', refusals.insufficientScope(requirement), {
       missingScopes: missing,
       auth,
       violations: [
@@ -525,7 +541,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
     const refused = judgeRouteDpop(rule?.dpop, auth)
     if (refused !== undefined)
       return report(refused, { ...where, required: rule?.requirement?.source })
-    const decision = decideRoute(policy, route, auth, challenges)
+    const decision = decideRoute(policy, route, auth, refusalsFor(auth))
     const requirement = rule?.requirement
     const used =
       decision.allowed && auth !== undefined && requirement !== undefined

@@ -33,6 +33,10 @@ export interface DpopChallenges {
   readonly invalidProof: DenialResponse
   /** 401 `use_dpop_nonce` with the `DPoP-Nonce` header to retry with (RFC 9449 §9). */
   useNonce(nonce: string): DenialResponse
+  /** 403 `insufficient_scope` without a `scope` attribute, for a DPoP request. */
+  readonly forbidden: DenialResponse
+  /** 403 `insufficient_scope` naming the requirement, for a DPoP request. */
+  insufficientScope(requirement: ScopeRequirement): DenialResponse
 }
 
 // RFC 7230 quoted-string content we allow in a realm: printable ASCII without `"` and `\`.
@@ -92,12 +96,25 @@ function createDpopChallenges(
   }: { readonly algorithms: readonly string[]; readonly withBearer: boolean },
   denial: (status: number, headers: Record<string, string>) => DenialResponse,
 ): DpopChallenges {
-  const challenge = (error?: OAuthErrorCode): string =>
+  const challenge = (error?: OAuthErrorCode, scope?: string): string =>
     `DPoP realm="${realm}", algs="${algorithms.join(' ')}"` +
     (error ? `, error="${error}"` : '') +
+    (scope !== undefined ? `, scope="${scope}"` : '') +
     (withBearer ? `, Bearer realm="${realm}"` : '')
   let nonced: { nonce: string; response: DenialResponse } | undefined
+  const insufficient = new WeakMap<ScopeRequirement, DenialResponse>()
   return {
+    forbidden: denial(403, { 'www-authenticate': challenge('insufficient_scope') }),
+    insufficientScope(requirement) {
+      let response = insufficient.get(requirement)
+      if (response === undefined) {
+        response = denial(403, {
+          'www-authenticate': challenge('insufficient_scope', requirement.challengeScope),
+        })
+        insufficient.set(requirement, response)
+      }
+      return response
+    },
     missing: denial(401, { 'www-authenticate': challenge() }),
     invalidRequest: denial(400, { 'www-authenticate': challenge('invalid_request') }),
     invalidToken: denial(401, { 'www-authenticate': challenge('invalid_token') }),
