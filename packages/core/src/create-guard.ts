@@ -538,7 +538,8 @@ export function createGuard(options: ScopeguardOptions): Guard {
         : { allowed: true, status: 200, reason: 'allowed', auth }
     const policy = policySource.current()
     const rule = findRule(policy, route)
-    const refused = judgeRouteDpop(rule?.dpop, auth)
+    // A public rule lets anyone through; its route is not judged on DPoP either.
+    const refused = rule?.public === true ? undefined : judgeRouteDpop(rule?.dpop, auth)
     if (refused !== undefined)
       return report(refused, { ...where, required: rule?.requirement?.source })
     const decision = decideRoute(policy, route, auth, refusalsFor(auth))

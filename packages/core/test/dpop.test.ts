@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import {
+  compilePolicy,
   createGuard,
+  diffPolicies,
   createNonceSource,
   createReplayCache,
   extractToken,
@@ -130,5 +132,35 @@ describe('createReplayCache', () => {
     expect(await store.claimOnce?.('x', 1000)).toBe(false)
     expect(() => store.claimOnce?.('y', 1000)).toThrow(/full/)
     await store.close()
+  })
+})
+
+describe('route rules with dpop', () => {
+  const policy = (dpop?: 'required' | 'allowed' | 'disabled') =>
+    compilePolicy(
+      {
+        version: 1,
+        scopes: { 'read:items': {} },
+        routes: {
+          'GET /items': dpop === undefined ? 'read:items' : { require: 'read:items', dpop },
+        },
+      },
+      JSON.stringify(dpop ?? null),
+    )
+
+  it('compile, and a relaxing rule is flagged', () => {
+    expect(policy('required').routes.get('GET /items')?.dpop).toBe('required')
+    expect(policy('required').relaxesDpop).toBe(false)
+    expect(policy('allowed').relaxesDpop).toBe(true)
+    expect(policy().routes.get('GET /items')?.dpop).toBeUndefined()
+  })
+
+  it('no longer requiring DPoP is a widening change; requiring it, a narrowing one', () => {
+    const changes = (before?: 'required' | 'allowed', after?: 'required' | 'allowed') =>
+      diffPolicies(policy(before), policy(after)).map((c) => `${c.kind} ${c.description}`)
+    expect(changes('required', 'allowed')).toEqual(['widening dpop required → allowed'])
+    expect(changes('required', undefined)).toEqual(['widening dpop required → (guard)'])
+    expect(changes(undefined, 'required')).toEqual(['narrowing dpop (guard) → required'])
+    expect(changes(undefined, 'allowed')).toEqual(['neutral dpop (guard) → allowed'])
   })
 })
