@@ -30,8 +30,12 @@ export interface DpopClient {
   readonly publicJwk: JWK
   /** Every request sent to a protected resource so far, in order. */
   readonly sent: SentRequest[]
-  /** One request through openid-client's fetchProtectedResource (DPoP nonce retry included). */
-  fetch(url: string, method?: string): Promise<Response>
+  /**
+   * One request through openid-client's fetchProtectedResource (DPoP nonce retry included).
+   * With `via` (`http://127.0.0.1:port`), the request for `url`'s origin is sent there, as a
+   * load balancer in front of several instances would: the proof still names `url`.
+   */
+  fetch(url: string, method?: string, via?: string): Promise<Response>
 }
 
 /**
@@ -55,8 +59,14 @@ export async function dpopClient(
     { execute: [client.allowInsecureRequests] },
   )
   const sent: SentRequest[] = []
+  // Where requests to the public origin really go, like a load balancer (see `fetch`).
+  let route: { origin: string; to: string } | undefined
   config[client.customFetch] = async (url, options) => {
-    const response = await fetch(url, options as RequestInit)
+    const target =
+      route !== undefined && url.startsWith(route.origin)
+        ? route.to + url.slice(route.origin.length)
+        : url
+    const response = await fetch(target, options as RequestInit)
     const headers = new Headers(options.headers as ConstructorParameters<typeof Headers>[0])
     if (url.startsWith(authz.issuer)) return response
     sent.push({
@@ -84,18 +94,22 @@ export async function dpopClient(
     keyPair,
     publicJwk: await exportJWK(keyPair.publicKey),
     sent,
-    fetch: (url, method = 'GET') =>
-      client.fetchProtectedResource(
-        config,
-        answer.access_token,
-        new URL(url),
-        method,
-        undefined,
-        undefined,
-        {
-          DPoP: handle,
-        },
-      ),
+    async fetch(url, method = 'GET', via) {
+      route = via === undefined ? undefined : { origin: new URL(url).origin, to: via }
+      try {
+        return await client.fetchProtectedResource(
+          config,
+          answer.access_token,
+          new URL(url),
+          method,
+          undefined,
+          undefined,
+          { DPoP: handle },
+        )
+      } finally {
+        route = undefined
+      }
+    },
   }
 }
 
