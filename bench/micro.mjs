@@ -19,7 +19,7 @@ import {
 } from '@scopeguard/core'
 // Internal helpers, imported by path: the bench measures them, the package does not export them.
 import { createChallenges } from '../packages/core/dist/responses.js'
-import { tokenCacheKey } from '../packages/core/dist/verify/token-cache.js'
+import { tokenFingerprint } from '../packages/core/dist/verify/token-cache.js'
 import { report } from './lib/child.mjs'
 import { generatePolicy } from './lib/policy.mjs'
 import { median } from './lib/stats.mjs'
@@ -58,8 +58,8 @@ const hot = request(input.tokens.RS256)
 await bench('token', 'extractToken (RS256 token, Authorization header)', () =>
   extractToken(hot, transports, 8192),
 )
-await bench('token', 'tokenCacheKey: createHash(sha256) of the token', () =>
-  tokenCacheKey(input.tokens.RS256),
+await bench('token', 'tokenFingerprint: createHash(sha256) of the token', () =>
+  tokenFingerprint(input.tokens.RS256),
 )
 await bench('token', 'crypto.hash(sha256) of the token (one-shot, Node ≥ 20.12)', () =>
   hash('sha256', input.tokens.RS256, 'base64url'),

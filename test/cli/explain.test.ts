@@ -1,4 +1,7 @@
 // `scopeguard explain`: one request judged by core's decideRoute, step by step.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { FIXTURES, lines, scopeguard } from './run-cli.js'
 
@@ -212,5 +215,48 @@ describe('scopeguard explain', () => {
     const path = await scopeguard(['explain', POLICY, 'GET'])
     expect(path.code).toBe(2)
     expect(path.stderr).toBe('scopeguard explain: missing <path> (see scopeguard explain --help)\n')
+  })
+})
+
+describe('scopeguard explain with step-up rules', () => {
+  it('shows the step-up step and the RFC 9470 challenge', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scopeguard-explain-'))
+    const policy = join(dir, 'step-up.policy.yaml')
+    writeFileSync(
+      policy,
+      [
+        'version: 1',
+        'scopes: { read:items: {} }',
+        'routes:',
+        '  GET /items: { require: read:items, acr: [phr], maxAge: 300 }',
+      ].join('\n'),
+    )
+    try {
+      const run = async (claims: object): Promise<string[]> => {
+        const result = await scopeguard([
+          'explain',
+          policy,
+          'GET',
+          '/items',
+          '--scopes',
+          'read:items',
+          '--claims',
+          JSON.stringify(claims),
+        ])
+        expect(result.code, result.stderr).toBe(0)
+        return lines(result.stdout)
+      }
+      const weak = await run({ acr: 'bronze' })
+      expect(weak).toContain(
+        'step-up     fail   acr one of phr, auth_time at most 300 s ago: not met, the token has acr "bronze", auth_time null (mode enforce: 401 insufficient_user_authentication)',
+      )
+      expect(weak).toContain(
+        'decision    denied 401 authentication_insufficient (ERR_SG_AUTHENTICATION_INSUFFICIENT), mode enforce; violations: insufficient_user_authentication',
+      )
+      const strong = await run({ acr: 'phr', auth_time: Math.floor(Date.now() / 1000) })
+      expect(strong.find((line) => line.startsWith('step-up'))).toMatch(/^step-up {5}pass {3}/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

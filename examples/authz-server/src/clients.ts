@@ -20,6 +20,11 @@ export interface DemoClients {
   readonly esReader: DemoClient
   /** `legacy-client`: read:items write:items, opaque tokens for the legacy API. */
   readonly legacy: DemoClient
+  /**
+   * `mtls-reader`: read:items, RS256 JWTs bound to the client certificate of its token
+   * request (RFC 8705 §3), given as `token(client, { certificate })`.
+   */
+  readonly mtlsReader: DemoClient
   /** `demo-web`: an OpenID Connect relying party (authorization code flow, ID tokens). */
   readonly webApp: DemoClient
 }
@@ -39,6 +44,7 @@ export const DEMO_CLIENTS: DemoClients = Object.freeze({
   admin: client('admin', ['read:items', 'write:items', 'delete:items', 'admin']),
   esReader: client('es-reader', ['read:items']),
   legacy: client('legacy-client', ['read:items', 'write:items']),
+  mtlsReader: client('mtls-reader', ['read:items']),
   webApp: client('demo-web', ['openid']),
 })
 
@@ -52,6 +58,7 @@ const MACHINE_CLIENTS = [
   DEMO_CLIENTS.admin,
   DEMO_CLIENTS.esReader,
   DEMO_CLIENTS.legacy,
+  DEMO_CLIENTS.mtlsReader,
 ]
 
 /**
@@ -91,6 +98,9 @@ export function clientMetadata(issuer: string): ClientMetadata[] {
     redirect_uris: [],
     token_endpoint_auth_method: 'client_secret_basic',
     scope: known.scopes.join(' '),
+    ...(known === DEMO_CLIENTS.mtlsReader
+      ? { tls_client_certificate_bound_access_tokens: true }
+      : {}),
   }))
   const { webApp } = DEMO_CLIENTS
   return [

@@ -33,10 +33,12 @@ export async function postForm(
   client: ClientCredentials,
   form: Record<string, string>,
   what: string,
+  headers: Record<string, string> = {},
 ): Promise<Record<string, unknown>> {
   const response = await fetch(`${issuer}${path}`, {
     method: 'POST',
     headers: {
+      ...headers,
       authorization: basicAuthorization(client),
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
@@ -86,6 +88,7 @@ export async function requestClientCredentialsToken(
   client: ClientCredentials,
   scope: string,
   resource: string,
+  headers: Record<string, string> = {},
 ): Promise<string> {
   const what = `token request of ${client.clientId}`
   const body = await postForm(
@@ -94,6 +97,7 @@ export async function requestClientCredentialsToken(
     client,
     { grant_type: 'client_credentials', scope, resource },
     what,
+    headers,
   )
   return stringMember(body, 'access_token', what)
 }

@@ -20,6 +20,9 @@ export interface ProviderSettings {
   accessTokenTtl: number
 }
 
+/** The request header that carries the client certificate of a token request (URL-encoded PEM). */
+export const CLIENT_CERTIFICATE_HEADER = 'x-client-cert'
+
 const LOOPBACK_ORIGIN = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/
 
 /**
@@ -92,6 +95,17 @@ export function createProviderConfiguration({
             )
           }
           return true
+        },
+      },
+      // RFC 8705 certificate-bound tokens for clients that ask for them (mtls-reader). The
+      // server speaks plain HTTP on loopback, so the client certificate arrives as a TLS-
+      // terminating proxy would forward it: URL-encoded PEM in CLIENT_CERTIFICATE_HEADER.
+      mTLS: {
+        enabled: true,
+        certificateBoundAccessTokens: true,
+        getCertificate: (ctx) => {
+          const value = ctx.get(CLIENT_CERTIFICATE_HEADER)
+          return value === '' ? undefined : decodeURIComponent(value)
         },
       },
       resourceIndicators: {

@@ -6,7 +6,7 @@ import { DEMO_CLIENTS, type DemoClient } from './clients.js'
 import { obtainIdToken } from './id-token-flow.js'
 import { generateSigningKeys, prepareSigningKeys, type SigningKeySet } from './keys.js'
 import { requestClientCredentialsToken, revokeToken } from './oauth-client.js'
-import { createProviderConfiguration } from './provider-configuration.js'
+import { CLIENT_CERTIFICATE_HEADER, createProviderConfiguration } from './provider-configuration.js'
 import { createRequestListener, type AuthzServerStats } from './request-listener.js'
 import { ITEMS_API, LEGACY_API } from './resources.js'
 import { ROUTES } from './routes.js'
@@ -33,6 +33,11 @@ export interface TokenOptions {
   scope?: string
   /** Resource indicator; default ITEMS_API (LEGACY_API for the legacy client). */
   resource?: string
+  /**
+   * The client certificate (PEM) of the token request, as a TLS-terminating proxy would
+   * forward it: `mtls-reader` gets a token bound to it (`cnf["x5t#S256"]`, RFC 8705).
+   */
+  certificate?: string
 }
 
 /** A running local authorization server. */
@@ -105,12 +110,15 @@ export async function startAuthzServer(
     port,
     jwksUri: `${issuer}${ROUTES.jwks}`,
     stats,
-    token: (client, { scope, resource } = {}) =>
+    token: (client, { scope, resource, certificate } = {}) =>
       requestClientCredentialsToken(
         issuer,
         client,
         scope ?? client.scopes.join(' '),
         resource ?? (client.clientId === DEMO_CLIENTS.legacy.clientId ? LEGACY_API : ITEMS_API),
+        certificate === undefined
+          ? {}
+          : { [CLIENT_CERTIFICATE_HEADER]: encodeURIComponent(certificate) },
       ),
     idToken: () => obtainIdToken(issuer, DEMO_CLIENTS.webApp),
     revoke: (client, token) => revokeToken(issuer, client, token),

@@ -13,6 +13,7 @@ import {
   requirementStep,
   routeStep,
   scopesStep,
+  stepUpStep,
   unmappedStep,
 } from './explain-steps.js'
 import type { RouteMatch } from './route-match.js'
@@ -27,6 +28,7 @@ export interface Step {
     | 'token'
     | 'unmapped'
     | 'scopes'
+    | 'step-up'
     | 'requirement'
     | 'condition'
     | 'baseline'
@@ -99,6 +101,7 @@ export function explainRequest(
     steps.push(unmappedStep(policy, violations))
   } else {
     steps.push(scopesStep(policy, auth))
+    if (rule.stepUp !== undefined) steps.push(stepUpStep(rule.stepUp, auth, violations, rule.mode))
     steps.push(requirementStep(policy, auth, violations, rule.requirement, rule.mode))
     for (const condition of rule.conditions)
       steps.push(conditionStep(condition, auth, match, violations))

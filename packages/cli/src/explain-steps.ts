@@ -5,6 +5,7 @@ import {
   type CompiledPolicy,
   type CompiledRoute,
   type RouteCondition,
+  type StepUpRequirement,
   type Violation,
 } from '@scopeguard/core'
 import type { Step } from './explain-request.js'
@@ -90,6 +91,34 @@ export function scopesStep(policy: CompiledPolicy, auth: AuthInfo): Step {
     detail:
       (granted.length === 0 ? 'the token has no scope' : `the token has ${granted.join(' ')}`) +
       (implied.length === 0 ? '' : `; through implies also ${implied.join(' ')}`),
+  }
+}
+
+/**
+ * The rule's step-up requirement (RFC 9470): the token's `acr` and `auth_time` against the
+ * rule's `acr` and `maxAge`.
+ *
+ * @example
+ * stepUpStep(rule.stepUp, auth, violations, rule.mode).detail // => 'acr "phr" is one of phr; auth_time …'
+ */
+export function stepUpStep(
+  requirement: StepUpRequirement,
+  auth: AuthInfo,
+  violations: readonly Violation[],
+  mode: string,
+): Step {
+  const asked = [
+    requirement.acr === undefined ? undefined : `acr one of ${requirement.acr.join(' ')}`,
+    requirement.maxAge === undefined ? undefined : `auth_time at most ${requirement.maxAge} s ago`,
+  ].filter((part) => part !== undefined)
+  const seen = `the token has acr ${JSON.stringify(auth.claims['acr'] ?? null)}, auth_time ${JSON.stringify(auth.claims['auth_time'] ?? null)}`
+  const violation = violations.find((v) => v.type === 'insufficient_user_authentication')
+  if (violation === undefined)
+    return { step: 'step-up', verdict: 'pass', detail: `${asked.join(', ')}: ${seen}` }
+  return {
+    step: 'step-up',
+    verdict: violation.enforced ? 'fail' : 'record',
+    detail: `${asked.join(', ')}: not met, ${seen} (mode ${mode}${violation.enforced ? ': 401 insufficient_user_authentication' : ': recorded, let through'})`,
   }
 }
 

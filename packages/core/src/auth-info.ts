@@ -14,6 +14,11 @@ export interface TokenInfo {
   readonly expiresAt: Date | undefined
   /** SHA-256 of the token (base64url): safe to log and to correlate, never reversible. */
   readonly fingerprint: string
+  /**
+   * For a certificate-bound token (RFC 8705, with the `mtls` option): its `cnf["x5t#S256"]`,
+   * the thumbprint of the client certificate every request with it must present.
+   */
+  readonly certificateThumbprint?: string
 }
 
 /** A proven key binding of a token: DPoP (`cnf.jkt`). */

@@ -2,16 +2,23 @@ import type { JWTPayload } from 'jose'
 import createDebug from 'debug'
 import type { AuthInfo } from './auth-info.js'
 import { toSafeClaims } from './claims.js'
-import { deny, type Allow, type Decision } from './decision.js'
+import { deny, type Allow, type Decision, type Violation } from './decision.js'
 import { ScopeguardConfigError, TokenInvalidError, VerifierUnavailableError } from './errors.js'
-import { extractToken, type TokenTransports } from './extract-token.js'
+import { findToken, isB64Token, type TokenTransports } from './extract-token.js'
 import type { ScopeguardOptions } from './options.js'
 import type { ScopeguardRequest } from './request.js'
 import { createChallenges, type Challenges, type DpopChallenges } from './responses.js'
 import { createDpopCheck } from './dpop/check-request.js'
+import { forwardedCertificate, isThumbprint, matchesThumbprint } from './client-certificate.js'
+import {
+  createResourceMetadata,
+  type ProtectedResourceMetadata,
+  type ResourceMetadataEndpoint,
+} from './resource-metadata.js'
 import { missingScopes, satisfies, type ScopeRequirement } from './scopes/compile-requirement.js'
 import { readScopes } from './scopes/read-scopes.js'
 import {
+  checkStepUp,
   decideRoute,
   expandScopes,
   findRule,
@@ -41,10 +48,10 @@ import type { DispatcherStats } from './audit/dispatcher.js'
 import type { UsageReport } from './audit/inventory.js'
 import { createPolicySource, type ReloadResult } from './policy/policy-source.js'
 import type { DecisionContext } from './record-decision.js'
-import type { DpopMode } from './policy/types.js'
+import type { DpopMode, StepUpRequirement } from './policy/types.js'
 import { resolveOptions } from './resolve-options.js'
 import { introspectToken } from './verify/introspect-token.js'
-import { createTokenCache, tokenCacheKey } from './verify/token-cache.js'
+import { createTokenCache, tokenFingerprint } from './verify/token-cache.js'
 import { verifyJwt } from './verify/verify-jwt.js'
 
 const debug = createDebug('scopeguard:decision')
@@ -76,15 +83,39 @@ export interface Guard {
   /** Whether a policy judges every dispatched route (adapters then enforce at the route layer). */
   readonly hasPolicy: boolean
   /**
+   * Whether certificate-bound tokens are accepted from the TLS connection (`mtls` without
+   * `certificateHeader`): adapters then give core the connection's client certificate.
+   */
+  readonly wantsPeerCertificate: boolean
+  /**
+   * The RFC 9728 metadata endpoint the adapters serve before authenticating, when `resource`
+   * is configured (undefined otherwise, and then it costs nothing).
+   */
+  readonly metadataEndpoint: ResourceMetadataEndpoint | undefined
+  /** The RFC 9728 protected resource metadata document, when `resource` is configured. */
+  resourceMetadata(): ProtectedResourceMetadata | undefined
+  /**
    * Extracts and verifies the request's token. Never throws for anything a client sends.
    * With a policy (or `optional`), a request without a token proceeds anonymously: the
-   * route's rule decides.
+   * route's rule decides. The answer is synchronous when the token is in the verified-token
+   * cache (the common case of a reused token) and a promise only when it must be verified:
+   * `await` it either way.
    */
-  authenticate(request: ScopeguardRequest): Promise<Decision>
+  authenticate(request: ScopeguardRequest): Decision | Promise<Decision>
   /** Judges a compiled requirement (`requireScopes`) for an authenticated (or anonymous) caller. */
   authorize(
     auth: AuthInfo | undefined,
     requirement: ScopeRequirement,
+    context?: DecisionContext,
+  ): Decision
+  /**
+   * Judges a step-up requirement (`requireAuthentication`, RFC 9470) for an authenticated (or
+   * anonymous) caller: a token whose `acr` / `auth_time` falls short gets 401
+   * `insufficient_user_authentication`. Only denials are recorded.
+   */
+  judgeAuthentication(
+    auth: AuthInfo | undefined,
+    requirement: StepUpRequirement,
     context?: DecisionContext,
   ): Decision
   /**
@@ -145,10 +176,11 @@ export interface Guard {
 export function createGuard(options: ScopeguardOptions): Guard {
   const config = resolveOptions(options)
   const { dpop } = config
-  const challenges = createChallenges(
-    config.realm,
-    dpop && { algorithms: dpop.algorithms, withBearer: dpop.mode === 'allowed' },
-  )
+  const metadataEndpoint = createResourceMetadata(options, config, () => policySource?.current())
+  const challenges = createChallenges(config.realm, {
+    resourceMetadata: metadataEndpoint?.url,
+    dpop: dpop && { algorithms: dpop.algorithms, withBearer: dpop.mode === 'allowed' },
+  })
   const { counters, clock } = config
   const cache = createTokenCache<AuthInfo>(config.cacheEntries, clock)
   const transports: TokenTransports = {
@@ -205,6 +237,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
           invalidToken: challenges.dpop.invalidToken,
           forbidden: challenges.dpop.forbidden,
           insufficientScope: challenges.dpop.insufficientScope,
+          insufficientAuthentication: challenges.dpop.insufficientAuthentication,
         })
   const refusalsFor = (auth: AuthInfo | undefined): Challenges =>
     auth?.binding === undefined ? challenges : dpopRefusals
@@ -274,6 +307,8 @@ export function createGuard(options: ScopeguardOptions): Guard {
   }
 
   const checkClaims = (claims: Record<string, unknown>): void => {
+    // A token bound to a key (DPoP cnf.jkt, mTLS cnf.x5t#S256) must not work as a plain
+    // bearer token: whoever stole it would not need the key (RFC 9449 §7.2, RFC 8705 §3).
     if (Object.hasOwn(claims, 'cnf')) checkConfirmation(claims['cnf'])
     for (const name of ['exp', 'iat', 'nbf']) {
       const value = claims[name]
@@ -287,9 +322,14 @@ export function createGuard(options: ScopeguardOptions): Guard {
     checkLifetime(claims)
   }
 
-  // A token bound to a key (RFC 7800 `cnf`) must not work as a plain bearer token: whoever
-  // stole it would not need the key (RFC 9449 §7.2, RFC 8705 §3). Only the bindings this guard
-  // checks per request are accepted here (DPoP `jkt`); any other member refuses the token.
+  /**
+   * The confirmation methods (RFC 7800 `cnf`) this guard checks on every request are accepted
+   * here, each checked again per request and never cached with the token: `jkt` when DPoP is
+   * not disabled (a proof of that key, RFC 9449 §6), `x5t#S256` with `mtls` (the client
+   * certificate, RFC 8705 §3). A `cnf` with any other member, or with one this guard does not
+   * check, refuses the token: one carrying both `jkt` and `x5t#S256` is accepted only when
+   * both DPoP and `mtls` are on, and then needs both a valid proof and the certificate.
+   */
   const checkConfirmation = (cnf: unknown): void => {
     if (cnf === null || typeof cnf !== 'object' || Array.isArray(cnf))
       throw new TokenInvalidError('key_bound')
@@ -297,10 +337,21 @@ export function createGuard(options: ScopeguardOptions): Guard {
     if (members.length === 0) throw new TokenInvalidError('key_bound')
     for (const member of members) {
       const value = (cnf as Record<string, unknown>)[member]
-      if (member === 'jkt' && dpop !== undefined && typeof value === 'string' && value !== '')
-        continue
-      throw new TokenInvalidError('key_bound')
+      if (member === 'jkt' && dpop !== undefined) {
+        if (typeof value !== 'string' || value === '') throw new TokenInvalidError('claim_invalid')
+      } else if (member === 'x5t#S256' && config.mtls !== undefined) {
+        if (!isThumbprint(value)) throw new TokenInvalidError('claim_invalid')
+      } else {
+        throw new TokenInvalidError('key_bound')
+      }
     }
+  }
+
+  /** The client certificate of a request: from the trusted proxy's header, or the TLS connection. */
+  const clientCertificate = (request: ScopeguardRequest): Uint8Array | undefined => {
+    const header = config.mtls?.certificateHeader
+    if (header !== undefined) return forwardedCertificate(request, header)
+    return request.clientCertificate?.()
   }
 
   const checkLifetime = (claims: { iat?: unknown; exp?: unknown }): void => {
@@ -324,12 +375,12 @@ export function createGuard(options: ScopeguardOptions): Guard {
     const time = (name: string): Date | undefined =>
       typeof claims[name] === 'number' ? new Date((claims[name] as number) * 1000) : undefined
     const aud = claims['aud']
-    // checkClaims let a `cnf` through only with a `jkt` this guard checks per request.
-    const cnf = claims['cnf'] as { jkt?: string } | undefined
+    // checkClaims let a `cnf` through only with members this guard checks per request.
+    const cnf = claims['cnf'] as Record<string, unknown> | undefined
+    const jkt = cnf?.['jkt'] as string | undefined
+    const thumbprint = cnf?.['x5t#S256'] as string | undefined
     return Object.freeze({
-      ...(cnf?.jkt === undefined
-        ? {}
-        : { binding: Object.freeze({ kind: 'dpop' as const, jkt: cnf.jkt }) }),
+      ...(jkt === undefined ? {} : { binding: Object.freeze({ kind: 'dpop' as const, jkt }) }),
       clientId: text('client_id') ?? text('azp'),
       subject: text('sub'),
       scopes: Object.freeze(readScopes(claims, config.scopeClaim)),
@@ -349,6 +400,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
         issuedAt: time('iat'),
         expiresAt: time('exp'),
         fingerprint,
+        ...(thumbprint === undefined ? {} : { certificateThumbprint: thumbprint }),
       }),
     })
   }
@@ -368,9 +420,15 @@ export function createGuard(options: ScopeguardOptions): Guard {
     return until
   }
 
-  const authenticate = async (request: ScopeguardRequest): Promise<Decision> => {
+  const authenticate = (request: ScopeguardRequest): Decision | Promise<Decision> => {
     const started = metrics.timed ? performance.now() : 0
-    const decision = await check(request)
+    const checked = check(request)
+    if (checked instanceof Promise)
+      return checked.then((decision) => finish(decision, request, started))
+    return finish(checked, request, started)
+  }
+
+  const finish = (decision: Decision, request: ScopeguardRequest, started: number): Decision => {
     if (metrics.timed) metrics.verification((performance.now() - started) / 1000, decision.allowed)
     // Allowed requests are recorded where they are judged (route or requireScopes).
     return decision.allowed
@@ -378,8 +436,9 @@ export function createGuard(options: ScopeguardOptions): Guard {
       : report(decision, { method: request.method, path: request.path })
   }
 
-  const check = async (request: ScopeguardRequest): Promise<Decision> => {
-    const found = extractToken(request, transports, config.maxTokenLength)
+  /** Synchronous when the token is in the cache (the hot path); a promise only on a miss. */
+  const check = (request: ScopeguardRequest): Decision | Promise<Decision> => {
+    const found = findToken(request, transports, config.maxTokenLength)
     switch (found.kind) {
       case 'none':
         if (config.optional) return anonymous
@@ -400,35 +459,83 @@ export function createGuard(options: ScopeguardOptions): Guard {
         debug('token rejected: %s', found.detail)
         return deny('token_invalid', base().invalidToken, { rejection: found.detail })
     }
-    const fingerprint = tokenCacheKey(found.token)
+    const cached = cache.peek(found.token)
+    if (cached !== undefined) {
+      counters.cacheHits++
+      return admit(request, cached, found.scheme ?? 'bearer')
+    }
+    // Only a token that was never verified is checked against the RFC 6750 b64token syntax:
+    // a cached one passed it already.
+    if (!isB64Token(found.token)) {
+      debug('token rejected: malformed')
+      // As for a credential rejected on sight (too large): the DPoP scheme only where required.
+      return deny('token_invalid', base().invalidToken, { rejection: 'malformed' })
+    }
     const { value, hit } = cache.get(
-      fingerprint,
-      () => verify(found.token, fingerprint),
+      found.token,
+      () => verify(found.token, tokenFingerprint(found.token)),
       cacheUntil,
     )
     if (hit) counters.cacheHits++
-    try {
-      const auth = await value
-      // Plain bearer tokens where DPoP is not required skip the DPoP check (no extra await).
-      if (
-        checkDpop !== undefined &&
-        (found.scheme === 'dpop' || auth.binding !== undefined || dpop?.mode === 'required')
-      ) {
-        const refused = await checkDpop(request, found.scheme ?? 'bearer', auth)
-        if (refused !== undefined) return refused
+    const scheme = found.scheme ?? 'bearer'
+    return value.then(
+      (auth) => admit(request, auth, scheme),
+      (error: unknown) => denyFor(error, base(scheme)),
+    )
+  }
+
+  /**
+   * A verified caller, checked per request for what the cache cannot hold: the DPoP proof
+   * (only for a `DPoP` request, a DPoP-bound token or where DPoP is required: a plain bearer
+   * request costs a few comparisons and stays synchronous), the certificate a bound token
+   * needs, and the store's snapshot (revocations, kill switch, elevations).
+   */
+  const admit = (
+    request: ScopeguardRequest,
+    auth: AuthInfo,
+    scheme: 'bearer' | 'dpop',
+  ): Decision | Promise<Decision> => {
+    if (
+      checkDpop !== undefined &&
+      (scheme === 'dpop' || auth.binding !== undefined || dpop?.mode === 'required')
+    ) {
+      const refused = checkDpop(request, scheme, auth)
+      if (refused instanceof Promise) {
+        return refused.then(
+          (proofRefused) => proofRefused ?? admitChecked(request, auth, scheme),
+          (error: unknown) => denyFor(error, base(scheme)),
+        )
       }
-      if (auth.clientId !== undefined) store.touch?.(auth.clientId, clock())
-      const state = store.snapshot()
-      const decision: Decision = state.empty
-        ? { allowed: true, status: 200, reason: 'allowed', auth }
-        : applyState(state, auth)
-      // RFC 9449 §8.2: a fresh nonce with every answer to a DPoP request, when nonces are on.
-      if (decision.allowed && dpop?.nonce !== undefined && found.scheme === 'dpop')
-        return { ...decision, headers: dpop.nonce.current(clock()).headers }
-      return decision
-    } catch (error) {
-      return denyFor(error, base(found.scheme ?? 'bearer'))
+      if (refused !== undefined) return refused
     }
+    return admitChecked(request, auth, scheme)
+  }
+
+  /** {@link admit} after the DPoP check: certificate binding, then the store's state. */
+  const admitChecked = (
+    request: ScopeguardRequest,
+    auth: AuthInfo,
+    scheme: 'bearer' | 'dpop',
+  ): Decision => {
+    const thumbprint = auth.token.certificateThumbprint
+    if (thumbprint !== undefined) {
+      // RFC 8705 §3: the token works only over a connection with the certificate it is bound to.
+      const certificate = clientCertificate(request)
+      if (!matchesThumbprint(thumbprint, certificate)) {
+        const rejection = certificate === undefined ? 'certificate_missing' : 'certificate_mismatch'
+        debug('token refused: %s', rejection)
+        return deny('token_invalid', refusalsFor(auth).invalidToken, { rejection, auth })
+      }
+    }
+    if (auth.clientId !== undefined) store.touch?.(auth.clientId, clock())
+    const state = store.snapshot()
+    const decision: Decision = state.empty
+      ? { allowed: true, status: 200, reason: 'allowed', auth }
+      : applyState(state, auth)
+    // RFC 9449 §8.2: a fresh nonce with every answer to a DPoP request, when nonces are on.
+    if (scheme === 'dpop' && decision.allowed && dpop?.nonce !== undefined)
+      return { ...decision, headers: dpop.nonce.current(clock()).headers }
+    return decision
   }
 
   /** Revocations, the kill switch and elevation grants, read from the store's local snapshot. */
@@ -495,8 +602,13 @@ export function createGuard(options: ScopeguardOptions): Guard {
     requirement: ScopeRequirement,
     context: DecisionContext = { method: '' },
   ): Decision => {
-    const judged = { ...context, required: requirement.source }
-    if (auth === undefined) return report(deny('token_missing', challenges.missing), judged)
+    const judged = (): DecisionContext => ({
+      method: context.method,
+      path: context.path,
+      route: context.route,
+      required: requirement.source,
+    })
+    if (auth === undefined) return report(deny('token_missing', challenges.missing), judged())
     // With a policy, a token's scopes count with everything they imply in the catalog.
     const granted =
       policySource === undefined ? auth.scopes : expandScopes(policySource.current(), auth.scopes)
@@ -505,7 +617,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
       // With a policy, the route's decision records the request and counts its usage; an
       // allowed requireScopes() next to it adds nothing, so only its denials are recorded.
       if (policySource !== undefined) return allowed
-      return report(allowed, judged, usedScopes(undefined, requirement, auth))
+      return report(allowed, judged(), usedScopes(undefined, requirement, auth))
     }
     const missing = missingScopes(requirement, granted)
     debug('insufficient scope for %s: missing %o', requirement.source, missing)
@@ -523,7 +635,30 @@ export function createGuard(options: ScopeguardOptions): Guard {
         },
       ],
     })
-    return report(decision, judged)
+    return report(decision, judged())
+  }
+
+  const judgeAuthentication = (
+    auth: AuthInfo | undefined,
+    requirement: StepUpRequirement,
+    context: DecisionContext = { method: '' },
+  ): Decision => {
+    if (auth === undefined) return report(deny('token_missing', challenges.missing), context)
+    const failed = checkStepUp(requirement, auth, clock)
+    // Allowed calls are recorded by the route's rule or requireScopes next to this one.
+    if (failed === undefined) return { allowed: true, status: 200, reason: 'allowed', auth }
+    const violation: Violation = {
+      type: 'insufficient_user_authentication',
+      mode: 'enforce',
+      enforced: true,
+      expected: { acr: requirement.acr ?? null, maxAge: requirement.maxAge ?? null },
+      seen: { acr: auth.claims['acr'] ?? null, auth_time: auth.claims['auth_time'] ?? null },
+    }
+    const response = refusalsFor(auth).insufficientAuthentication(requirement, failed)
+    return report(
+      deny('authentication_insufficient', response, { auth, violations: [violation] }),
+      context,
+    )
   }
 
   const judgeRoute = (
@@ -531,18 +666,22 @@ export function createGuard(options: ScopeguardOptions): Guard {
     route: DispatchedRoute,
     context?: DecisionContext,
   ): Decision => {
-    const where = { method: route.method, ...context, route: route.template }
     if (policySource === undefined)
       return auth === undefined
         ? anonymous
         : { allowed: true, status: 200, reason: 'allowed', auth }
     const policy = policySource.current()
+    const where: DecisionContext = {
+      method: context?.method ?? route.method,
+      path: context?.path,
+      route: route.template,
+    }
     const rule = findRule(policy, route)
     // A public rule lets anyone through; its route is not judged on DPoP either.
     const refused = rule?.public === true ? undefined : judgeRouteDpop(rule?.dpop, auth)
     if (refused !== undefined)
       return report(refused, { ...where, required: rule?.requirement?.source })
-    const decision = decideRoute(policy, route, auth, refusalsFor(auth))
+    const decision = decideRoute(policy, route, auth, refusalsFor(auth), clock)
     const requirement = rule?.requirement
     const used =
       decision.allowed && auth !== undefined && requirement !== undefined
@@ -576,8 +715,12 @@ export function createGuard(options: ScopeguardOptions): Guard {
   return {
     optional: config.optional,
     hasPolicy: policySource !== undefined,
+    wantsPeerCertificate: config.mtls !== undefined && config.mtls.certificateHeader === undefined,
+    metadataEndpoint,
+    resourceMetadata: () => metadataEndpoint?.document(),
     authenticate,
     authorize,
+    judgeAuthentication,
     judgeRoute,
     policy: () => {
       const policy = policySource?.current()
@@ -664,6 +807,7 @@ export type GuardControls = Pick<
   | 'auditStats'
   | 'flush'
   | 'close'
+  | 'resourceMetadata'
 >
 
 /**
@@ -689,5 +833,6 @@ export function guardControls(guard: Guard): GuardControls {
     elevate: (request) => guard.elevate(request),
     revokeElevation: (id) => guard.revokeElevation(id),
     elevations: () => guard.elevations(),
+    resourceMetadata: () => guard.resourceMetadata(),
   }
 }

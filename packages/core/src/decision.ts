@@ -10,6 +10,7 @@ export type DecisionReason =
   | 'request_invalid'
   | 'token_invalid'
   | 'scope_insufficient'
+  | 'authentication_insufficient'
   | 'route_unmapped'
   | 'policy_denied'
   | 'verifier_unavailable'
@@ -24,6 +25,7 @@ export type ViolationType =
   | 'unknown_client'
   | 'outside_contract'
   | 'unmapped_route'
+  | 'insufficient_user_authentication'
 
 /**
  * One rule a request broke. In `monitor` mode, or for an `alert` action, it is recorded and
@@ -85,6 +87,10 @@ const CODES = {
   request_invalid: ['ERR_SG_REQUEST_INVALID', 'invalid_request'],
   token_invalid: ['ERR_SG_TOKEN_INVALID', 'invalid_token'],
   scope_insufficient: ['ERR_SG_SCOPE_INSUFFICIENT', 'insufficient_scope'],
+  authentication_insufficient: [
+    'ERR_SG_AUTHENTICATION_INSUFFICIENT',
+    'insufficient_user_authentication',
+  ],
   route_unmapped: ['ERR_SG_ROUTE_UNMAPPED', 'insufficient_scope'],
   policy_denied: ['ERR_SG_POLICY_DENIED', 'insufficient_scope'],
   verifier_unavailable: ['ERR_SG_UNAVAILABLE', undefined],

@@ -5,13 +5,15 @@
  */
 
 /**
- * The OAuth 2.0 error codes a resource server returns: RFC 6750 §3.1, and RFC 9449 §7.1 and
- * §12.2 for DPoP (`invalid_dpop_proof`, `use_dpop_nonce`).
+ * The OAuth 2.0 error codes a resource server returns: those of RFC 6750 §3.1, RFC 9470's
+ * `insufficient_user_authentication` (step-up authentication), and RFC 9449 §7.1 and §12.2
+ * for DPoP (`invalid_dpop_proof`, `use_dpop_nonce`).
  */
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_token'
   | 'insufficient_scope'
+  | 'insufficient_user_authentication'
   | 'invalid_dpop_proof'
   | 'use_dpop_nonce'
 
@@ -87,6 +89,8 @@ export type TokenRejection =
   | 'inactive'
   | 'revoked'
   | 'key_bound'
+  | 'certificate_missing'
+  | 'certificate_mismatch'
   | 'lifetime_too_long'
   | DpopRejection
 

@@ -43,6 +43,21 @@ export function extractToken(
   transports: TokenTransports,
   maxLength: number,
 ): Extraction {
+  const found = findToken(request, transports, maxLength)
+  return found.kind === 'token' && !isB64Token(found.token)
+    ? { kind: 'invalid_token', detail: 'malformed' }
+    : found
+}
+
+/**
+ * {@link extractToken} without the b64token syntax check, which the guard makes only before
+ * a token's first verification (a cached token passed it already). Internal.
+ */
+export function findToken(
+  request: ScopeguardRequest,
+  transports: TokenTransports,
+  maxLength: number,
+): Extraction {
   const found: Extraction[] = []
   const header = readAuthorization(request)
   if (header === 'duplicate') {
@@ -101,7 +116,7 @@ function checkToken(
   scheme: 'bearer' | 'dpop' = 'bearer',
 ): Extraction {
   if (token.length > maxLength) return { kind: 'invalid_token', detail: 'too_large' }
-  if (!B64TOKEN.test(token)) return { kind: 'invalid_token', detail: 'malformed' }
+  if (token.length === 0) return { kind: 'invalid_token', detail: 'malformed' }
   return scheme === 'dpop' ? { kind: 'token', token, scheme } : { kind: 'token', token }
 }
 
@@ -128,6 +143,11 @@ export function readDpopHeader(request: ScopeguardRequest): string | 'duplicate'
   const value = request.headers['dpop']
   if (Array.isArray(value)) return value.length > 1 ? 'duplicate' : value[0]
   return value as string | undefined
+}
+
+/** Whether a token has the RFC 6750 §2.1 b64token syntax. */
+export function isB64Token(token: string): boolean {
+  return B64TOKEN.test(token)
 }
 
 function readFormToken(request: ScopeguardRequest): string[] | undefined {

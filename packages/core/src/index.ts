@@ -6,7 +6,17 @@ export {
   type GuardStats,
   type SharedInventory,
 } from './create-guard.js'
-export type { DpopOptions, ScopeguardOptions } from './options.js'
+export type { DpopOptions, ResourceMetadataOptions, ScopeguardOptions } from './options.js'
+export {
+  certificateThumbprint,
+  peerCertificate,
+  readCertificateHeader,
+} from './client-certificate.js'
+export type {
+  MetadataResponse,
+  ProtectedResourceMetadata,
+  ResourceMetadataEndpoint,
+} from './resource-metadata.js'
 export { DEFAULT_ALGORITHMS, DEFAULT_DPOP_ALGORITHMS } from './options.js'
 export type { ScopeguardRequest } from './request.js'
 export type { AuthInfo, TokenBinding, TokenInfo } from './auth-info.js'
@@ -57,7 +67,14 @@ export type { Violation, ViolationType } from './decision.js'
 export type { DecisionEvent, PolicyEvent, ScopeguardEvent } from './events.js'
 export type { DecisionContext } from './record-decision.js'
 export { compilePolicy, policyVersion } from './policy/compile-policy.js'
-export { decideRoute, expandScopes, findRule, type DispatchedRoute } from './policy/decide-route.js'
+export { compileStepUp, type StepUpInput } from './policy/compile-step-up.js'
+export {
+  checkStepUp,
+  decideRoute,
+  expandScopes,
+  findRule,
+  type DispatchedRoute,
+} from './policy/decide-route.js'
 export { diffPolicies, type PolicyChange } from './policy/diff-policy.js'
 export { createTemplateMatcher, type TemplateMatcher } from './policy/match-template.js'
 export {
@@ -80,6 +97,7 @@ export {
   type RouteCondition,
   type RouteRuleObject,
   type DpopMode,
+  type StepUpRequirement,
   type UnknownClientAction,
 } from './policy/types.js'
 export { checkPolicy, type CheckPolicyOptions } from './policy/check-policy.js'
@@ -135,6 +153,7 @@ export {
 } from './store/lifecycle.js'
 export {
   createChallenges,
+  type ChallengeSettings,
   type Challenges,
   type DenialResponse,
   type DpopChallenges,

@@ -15,8 +15,43 @@ export interface ScopeguardOptions {
    * Connect Discovery) unless given explicitly. `http:` only on loopback hosts.
    */
   issuer: string | readonly string[]
-  /** The identifier(s) of this API; a token must name one of them in `aud`. */
-  audience: string | readonly string[]
+  /**
+   * The identifier(s) of this API; a token must name one of them in `aud`. Required unless
+   * `resource` is given, which is then the audience (RFC 8707). When both are given, only
+   * `audience` is checked: list the resource identifier in it too if the authorization server
+   * puts the resource indicator in `aud` (see docs/standards.md).
+   */
+  audience?: string | readonly string[]
+  /**
+   * This API's resource identifier (RFC 9728 §1.2, RFC 8707 §2): an `https:` URL (`http:` only
+   * on loopback hosts) without query or fragment, e.g. `https://api.example.com`. It turns on
+   * the protected resource metadata document (`resourceMetadata`), whose URL every
+   * `WWW-Authenticate` challenge then names (`resource_metadata="…"`), and is the default
+   * `audience`.
+   */
+  resource?: string
+  /**
+   * The RFC 9728 protected resource metadata that the middleware serves at
+   * `/.well-known/oauth-protected-resource` (and the path-suffixed form of `resource`). On
+   * when `resource` is set; `false` turns it (and the challenge parameter) off.
+   */
+  resourceMetadata?: false | ResourceMetadataOptions
+  /**
+   * Accept certificate-bound access tokens (RFC 8705 §3): a token with `cnf["x5t#S256"]` is
+   * accepted only on a request whose client certificate has that SHA-256 thumbprint. The
+   * certificate is the one of the TLS connection (the app's own `https` server with
+   * `requestCert: true`), or, with `certificateHeader`, the one a trusted TLS-terminating
+   * proxy forwards in that header. Off by default: certificate-bound tokens are refused.
+   */
+  mtls?: {
+    /**
+     * A request header (lower-case name) in which a trusted proxy forwards the client
+     * certificate: RFC 9440 `Client-Cert` (`:base64 DER:`), URL-encoded PEM (nginx
+     * `$ssl_client_escaped_cert`, AWS ALB), PEM, or base64 DER. The proxy must overwrite any
+     * value the client sends. Without it, the TLS connection's certificate is used.
+     */
+    certificateHeader?: string
+  }
   /** The issuer's JWKS URL, instead of discovery (one issuer only). */
   jwksUri?: string
   /** Static public keys, instead of fetching them. */
@@ -153,6 +188,30 @@ export const DEFAULT_DPOP_ALGORITHMS = Object.freeze([
   'EdDSA',
   'Ed25519',
 ])
+
+/**
+ * Members of the RFC 9728 metadata document that scopeguard cannot derive. `resource`,
+ * `bearer_methods_supported` and `tls_client_certificate_bound_access_tokens` always come
+ * from the other options.
+ */
+export interface ResourceMetadataOptions {
+  /** `authorization_servers`: issuer identifiers (RFC 8414) of the servers that issue tokens for this API. Default: `issuer`. */
+  authorizationServers?: readonly string[]
+  /** `scopes_supported`. Default: the scope names of the policy's catalog (none without a policy). */
+  scopesSupported?: readonly string[]
+  /** `resource_name`: a human-readable name of the API. */
+  resourceName?: string
+  /** `resource_documentation`: URL of the API's developer documentation. */
+  resourceDocumentation?: string
+  /** `resource_policy_uri`: URL of the API's data-use policy. */
+  resourcePolicyUri?: string
+  /** `resource_tos_uri`: URL of the API's terms of service. */
+  resourceTosUri?: string
+  /** `jwks_uri`: URL of this API's own public keys (only if it signs responses or requests). */
+  jwksUri?: string
+  /** Seconds clients and caches may keep the document (`cache-control: max-age`). Default 3600. */
+  maxAge?: number
+}
 
 /** Default accepted algorithms: asymmetric only. */
 export const DEFAULT_ALGORITHMS = Object.freeze([

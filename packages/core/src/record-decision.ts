@@ -13,6 +13,26 @@ export interface DecisionContext {
 
 const MAX_PATH = 256
 
+// Under load many decisions fall in the same millisecond: its ISO 8601 form is built once.
+let lastMs = NaN
+let lastIso = ''
+const isoNow = (): string => {
+  const now = Date.now()
+  if (now !== lastMs) {
+    lastMs = now
+    lastIso = new Date(now).toISOString()
+  }
+  return lastIso
+}
+
+/** A verified token's scopes as a list, built once per token (its scope set is one object). */
+const scopeLists = new WeakMap<ReadonlySet<string>, readonly string[]>()
+const scopeList = (scopes: ReadonlySet<string>): string[] => {
+  let list = scopeLists.get(scopes)
+  if (list === undefined) scopeLists.set(scopes, (list = Object.freeze([...scopes])))
+  return list as string[]
+}
+
 /**
  * Builds the versioned record of a decision. Only called when someone listens (`onEvent`),
  * so auditing that is off costs nothing. The raw token never appears; the request path,
@@ -29,7 +49,7 @@ export function recordDecision(
     type: 'decision',
     v: 1,
     decisionId: randomUUID(),
-    time: new Date().toISOString(),
+    time: isoNow(),
     allowed: decision.allowed,
     status: decision.status,
     reason: decision.reason,
@@ -41,7 +61,7 @@ export function recordDecision(
     clientId: auth?.clientId,
     subject: auth?.subject,
     tokenId: auth?.token.id,
-    scopes: auth === undefined ? [] : [...auth.scopes],
+    scopes: auth === undefined ? [] : scopeList(auth.scopes),
     required: context.required,
     missing: decision.allowed ? [] : decision.missingScopes,
     rejection: decision.allowed ? undefined : decision.rejection,

@@ -1,5 +1,6 @@
 import { ScopeguardConfigError } from './errors.js'
 import { checkServerUrl } from './check-url.js'
+import { checkCertificateHeader } from './client-certificate.js'
 import { DEFAULT_ALGORITHMS, type ScopeguardOptions } from './options.js'
 import type { ScopeSource } from './scopes/read-scopes.js'
 import type { IntrospectionPolicy } from './verify/introspect-token.js'
@@ -36,6 +37,12 @@ export interface ResolvedOptions {
   readonly maxTokenLength: number
   readonly realm: string
   readonly optional: boolean
+  /** The accepted issuers, as given. */
+  readonly issuers: readonly string[]
+  /** The RFC 9728 resource identifier, if there is one. */
+  readonly resource: string | undefined
+  /** Certificate-bound tokens (RFC 8705) accepted, and where the certificate comes from. */
+  readonly mtls: { readonly certificateHeader: string | undefined } | undefined
   readonly cacheEntries: number
   readonly maxTokenLifetime: number | undefined
   readonly maxElevationTtl: number
@@ -58,7 +65,12 @@ export function resolveOptions(options: ScopeguardOptions): ResolvedOptions {
   }
   const issuers = list('issuer', options.issuer)
   const issuerUrls = issuers.map((issuer) => checkServerUrl('issuer', issuer))
-  const audiences = list('audience', options.audience)
+  const resource = options.resource === undefined ? undefined : checkResource(options.resource)
+  // RFC 8707: without an explicit audience, tokens must be issued for this resource.
+  const audiences =
+    options.audience === undefined && resource !== undefined
+      ? [resource]
+      : list('audience', options.audience)
   const algorithms = checkAlgorithms(options)
   const clock = options.clock ?? Date.now
   const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
@@ -172,6 +184,9 @@ export function resolveOptions(options: ScopeguardOptions): ResolvedOptions {
     maxTokenLength: positive('maxTokenLength', options.maxTokenLength, 8192),
     realm: options.realm ?? 'api',
     optional: options.optional === true,
+    issuers,
+    resource,
+    mtls: checkMtls(options.mtls),
     cacheEntries: cache === false ? 0 : positive('cache.maxEntries', cache?.maxEntries, 10_000),
     maxTokenLifetime:
       options.maxTokenLifetime === undefined
@@ -183,6 +198,30 @@ export function resolveOptions(options: ScopeguardOptions): ResolvedOptions {
     counters,
     dpop: resolveDpop(options.dpop, clockTolerance),
   }
+}
+
+/** A resource identifier (RFC 9728 §1.2): an https URL (http on loopback), no query, no fragment. */
+function checkResource(value: unknown): string {
+  const url = checkServerUrl('resource', value)
+  if (url.search !== '' || url.hash !== '' || (value as string).includes('#')) {
+    throw new ScopeguardConfigError(
+      `resource ${JSON.stringify(value)} must have no query and no fragment (RFC 9728 §1.2): give the API's base URL, e.g. https://api.example.com`,
+    )
+  }
+  return value as string
+}
+
+function checkMtls(value: unknown): ResolvedOptions['mtls'] {
+  if (value === undefined) return undefined
+  if (value === null || typeof value !== 'object') {
+    throw new ScopeguardConfigError(
+      "mtls must be an object: {} for the TLS connection's certificate, or { certificateHeader } for a trusted proxy",
+    )
+  }
+  const header = (value as { certificateHeader?: unknown }).certificateHeader
+  return Object.freeze({
+    certificateHeader: header === undefined ? undefined : checkCertificateHeader(header),
+  })
 }
 
 function jwksUriOf(config: { serverMetadata(): { jwks_uri?: string } }, issuer: string): URL {
@@ -204,7 +243,8 @@ function list(option: string, value: unknown): string[] {
     values.some((v) => typeof v !== 'string' || v === '')
   ) {
     throw new ScopeguardConfigError(
-      `${option} is required: a non-empty string or a non-empty list of strings`,
+      `${option} is required: a non-empty string or a non-empty list of strings` +
+        (option === 'audience' ? ' (or give resource, which is then the audience)' : ''),
     )
   }
   return values as string[]

@@ -35,7 +35,7 @@ function sign(claims: JWTPayload, header: Record<string, unknown> = {}): Promise
     .sign(privateKey)
 }
 
-function authenticate(guard: Guard, token: string): Promise<Decision> {
+async function authenticate(guard: Guard, token: string): Promise<Decision> {
   return guard.authenticate({ method: 'GET', headers: { authorization: `Bearer ${token}` } })
 }
 

@@ -34,8 +34,15 @@ interface Placement {
   readonly params: ((path: string) => Record<string, string | string[]> | undefined) | undefined
 }
 
-const judges = new WeakMap<Request, RouteJudge & { app: Application }>()
-const judgedTemplates = new WeakMap<Request, string>()
+// Per-request state as symbol properties: cheaper on the hot path than WeakMaps.
+const JUDGE = Symbol('scopeguard.judge')
+const JUDGE_APP = Symbol('scopeguard.judgeApp')
+const JUDGED_TEMPLATE = Symbol('scopeguard.judgedTemplate')
+interface JudgedRequest extends Request {
+  [JUDGE]?: RouteJudge
+  [JUDGE_APP]?: Application
+  [JUDGED_TEMPLATE]?: string
+}
 const patched = new WeakSet<object>()
 const placements = new WeakMap<Application, WeakMap<RouteLike, Placement[]>>()
 
@@ -50,22 +57,23 @@ const placements = new WeakMap<Application, WeakMap<RouteLike, Placement[]>>()
 export function judgeAtRouteLayer(req: Request, judge: RouteJudge): void {
   // The app the guard is installed on: routes are placed from its router, also when they
   // run inside a sub-app (where `req.app` is the sub-app).
-  judges.set(req, { ...judge, app: req.app })
+  ;(req as JudgedRequest)[JUDGE] = judge
+  ;(req as JudgedRequest)[JUDGE_APP] = req.app
   const router = (req.app as Application & { router?: RouterLike }).router
   if (router === undefined) return
   const proto = routePrototype(router)
   if (patched.has(proto)) return
   patched.add(proto)
   const original = proto.dispatch
-  proto.dispatch = function dispatch(req, res, done) {
-    const found = judges.get(req)
+  proto.dispatch = function dispatch(req: JudgedRequest, res, done) {
+    const found = req[JUDGE]
     // The router also offers a route to a request it has no handler for (HEAD on a route
     // with neither GET nor HEAD): nothing runs there, so there is nothing to judge.
     if (found === undefined || !this._handlesMethod(req.method))
       return original.call(this, req, res, done)
-    const placement = placementOf(found.app, req.app, this, req.baseUrl)
+    const placement = placementOf(req[JUDGE_APP] ?? req.app, req.app, this, req.baseUrl)
     const template = placement?.template ?? `<unplaced> ${this.path}`
-    judgedTemplates.set(req, template)
+    req[JUDGED_TEMPLATE] = template
     const decision = found.guard.judgeRoute(
       req.auth,
       { method: dispatchedMethod(this, req.method), template, params: paramsOf(placement, req) },
@@ -78,7 +86,7 @@ export function judgeAtRouteLayer(req: Request, judge: RouteJudge): void {
 
 /** The template the route layer judged this request by, for `requireScopes` records. */
 export function judgedTemplate(req: Request): string | undefined {
-  return judgedTemplates.get(req)
+  return (req as JudgedRequest)[JUDGED_TEMPLATE]
 }
 
 /** Route.prototype of the `router` package this app uses, without adding a route to the app. */

@@ -1,3 +1,8 @@
-export { requireScopes, scopeguard, type ScopeguardMiddleware } from './scopeguard.js'
+export {
+  requireAuthentication,
+  requireScopes,
+  scopeguard,
+  type ScopeguardMiddleware,
+} from './scopeguard.js'
 export { listRoutes, type RegisteredRoute } from './list-routes.js'
 export * from '@scopeguard/core'

@@ -13,8 +13,18 @@ interface RouterLike {
 }
 
 const ENFORCER = Symbol.for('scopeguard.routeEnforcer')
-/** Per app: how many middleware and router layers were last instrumented. */
-const seen = new WeakMap<Koa, { middleware: number; layers: number }>()
+/** Per app: its routers as of how many middleware, and how many layers were last instrumented. */
+const seen = new WeakMap<Koa, { middleware: number; layers: number; routers: RouterLike[] }>()
+/** Per request: the guard whose policy judges the routers that dispatch it. */
+const TRAP = Symbol('scopeguard.routerTrap')
+const ROUTER = Symbol('scopeguard.router')
+interface TrappedContext extends Context {
+  [TRAP]?: {
+    guard: Guard
+    send: (ctx: Context, decision: Exclude<Decision, { allowed: true }>) => void
+  }
+  [ROUTER]?: unknown
+}
 /** Per router: how many layers were last instrumented. */
 const instrumented = new WeakMap<RouterLike, number>()
 
@@ -33,24 +43,47 @@ export function instrumentRouters(
   send: (ctx: Context, decision: Exclude<Decision, { allowed: true }>) => void,
 ): void {
   const app = ctx.app
-  const routers = app.middleware
-    .map((fn) => (fn as Middleware & { router?: RouterLike }).router)
-    .filter((router): router is RouterLike => router !== undefined)
-  const layers = routers.reduce((count, router) => count + router.stack.length, 0)
-  const last = seen.get(app)
-  if (last === undefined || last.middleware !== app.middleware.length || last.layers !== layers) {
-    for (const router of routers) instrumentRouter(router, guard, send)
-    seen.set(app, { middleware: app.middleware.length, layers })
+  let known = seen.get(app)
+  if (known === undefined || known.middleware !== app.middleware.length) {
+    known = {
+      middleware: app.middleware.length,
+      layers: -1,
+      routers: app.middleware
+        .map((fn) => (fn as Middleware & { router?: RouterLike }).router)
+        .filter((router): router is RouterLike => router !== undefined),
+    }
+    seen.set(app, known)
+    trapRouterAssignment(app)
   }
-  let current: unknown
-  Object.defineProperty(ctx, 'router', {
+  let layers = 0
+  for (const router of known.routers) layers += router.stack.length
+  if (known.layers !== layers) {
+    for (const router of known.routers) instrumentRouter(router, guard, send)
+    known.layers = layers
+  }
+  ;(ctx as TrappedContext)[TRAP] = { guard, send }
+}
+
+/**
+ * Traps `ctx.router = router` once per app, on its context prototype (defining a property
+ * on every `ctx` would cost each request a slow object): a router that dispatches a request
+ * a guard authenticated is instrumented before it runs its matched layers.
+ */
+function trapRouterAssignment(app: Koa): void {
+  const proto = app.context as TrappedContext
+  if (Object.hasOwn(proto, TRAP)) return
+  Object.defineProperty(proto, TRAP, { value: undefined, writable: true })
+  Object.defineProperty(proto, 'router', {
     configurable: true,
     enumerable: true,
-    get: () => current,
-    set(router: unknown) {
-      current = router
-      if (Array.isArray((router as RouterLike | undefined)?.stack))
-        instrumentRouter(router as RouterLike, guard, send)
+    get(this: TrappedContext) {
+      return this[ROUTER]
+    },
+    set(this: TrappedContext, router: unknown) {
+      this[ROUTER] = router
+      const trap = this[TRAP]
+      if (trap !== undefined && Array.isArray((router as RouterLike | undefined)?.stack))
+        instrumentRouter(router as RouterLike, trap.guard, trap.send)
     },
   })
 }
@@ -80,7 +113,7 @@ function enforcer(
   // A RegExp route has no template a policy can name: it is judged as unmapped (denied).
   const template = typeof layer.path === 'string' ? layer.path : `<regexp> ${String(layer.path)}`
   const handlesGet = layer.methods.includes('GET')
-  const enforce = async (ctx: Context, next: Next): Promise<void> => {
+  const enforce = (ctx: Context, next: Next): Promise<void> | void => {
     const method = ctx.method === 'HEAD' && handlesGet ? 'GET' : ctx.method
     const decision = guard.judgeRoute(
       ctx.state.auth as AuthInfo | undefined,
@@ -92,7 +125,7 @@ function enforcer(
       { method: ctx.method, path: ctx.path },
     )
     if (!decision.allowed) return send(ctx, decision)
-    await next()
+    return next()
   }
   return Object.assign(enforce, { [ENFORCER]: true as const })
 }

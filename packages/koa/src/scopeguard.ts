@@ -1,8 +1,10 @@
 import type { Context, Middleware, Next } from 'koa'
 import {
   compileRequirement,
+  compileStepUp,
   createGuard,
   guardControls,
+  peerCertificate,
   ScopeguardConfigError,
   type AuthInfo,
   type Decision,
@@ -10,6 +12,8 @@ import {
   type GuardControls,
   type RequirementInput,
   type ScopeguardOptions,
+  type ScopeguardRequest,
+  type StepUpInput,
 } from '@scopeguard/core'
 import { instrumentRouters } from './route-layer.js'
 
@@ -29,7 +33,45 @@ export interface ScopeguardMiddleware extends Middleware, GuardControls {
   readonly guard: Guard
 }
 
-const guards = new WeakMap<Context, Guard>()
+/** The guard that authenticated a request, for `requireScopes` (a symbol property: cheaper than a WeakMap). */
+const GUARD = Symbol('scopeguard.guard')
+type GuardedContext = Context & { [GUARD]?: Guard }
+
+/**
+ * The request as core sees it, read from `ctx` only when core asks: Koa computes `path` and
+ * `querystring` by parsing the URL, which the hot path of a cached token never needs.
+ */
+class KoaRequest implements ScopeguardRequest {
+  readonly #ctx: Context
+  /** The TLS client certificate (DER), read only when asked (`mtls`). */
+  readonly clientCertificate: (() => Uint8Array | undefined) | undefined
+  constructor(ctx: Context, withCertificate: boolean) {
+    this.#ctx = ctx
+    this.clientCertificate = withCertificate ? () => peerCertificate(ctx.req.socket) : undefined
+  }
+  get method(): string {
+    return this.#ctx.method
+  }
+  get path(): string {
+    return this.#ctx.path
+  }
+  get headers(): ScopeguardRequest['headers'] {
+    return this.#ctx.req.headers
+  }
+  get rawHeaders(): readonly string[] {
+    return this.#ctx.req.rawHeaders
+  }
+  get query(): string {
+    return this.#ctx.querystring
+  }
+  get body(): unknown {
+    return (this.#ctx.request as { body?: unknown }).body
+  }
+  /** Only for DPoP proofs (`htu`): `ctx.protocol` and `ctx.host` follow Koa's `app.proxy`. */
+  get url(): string {
+    return requestUrl(this.#ctx)
+  }
+}
 
 /**
  * Creates the Koa middleware that authenticates every request: it extracts the bearer token
@@ -43,23 +85,32 @@ const guards = new WeakMap<Context, Guard>()
  */
 export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
   const guard = createGuard(options)
-  const middleware = async (ctx: Context, next: Next): Promise<void> => {
-    const decision = await guard.authenticate({
-      method: ctx.method,
-      path: ctx.path,
-      headers: ctx.headers,
-      rawHeaders: ctx.req.rawHeaders,
-      query: ctx.querystring,
-      body: (ctx.request as { body?: unknown }).body,
-      // Only for DPoP proofs (htu). ctx.protocol and ctx.host follow Koa's `app.proxy`.
-      url: ctx.headers.dpop === undefined ? undefined : requestUrl(ctx),
-    })
+  const metadata = guard.metadataEndpoint
+  const withCertificate = guard.wantsPeerCertificate
+  const admit = (ctx: Context, next: Next, decision: Decision): Promise<void> | void => {
     if (!decision.allowed) return send(ctx, decision)
     if (decision.headers !== undefined) ctx.set(decision.headers)
     ctx.state.auth = decision.auth
-    guards.set(ctx, guard)
+    ;(ctx as GuardedContext)[GUARD] = guard
     if (guard.hasPolicy) instrumentRouters(ctx, guard, send)
-    await next()
+    return next()
+  }
+  // Not an async function: a reused token is answered from the cache synchronously, so the
+  // hot path costs no extra promise or microtask.
+  const middleware = (ctx: Context, next: Next): Promise<void> | void => {
+    // RFC 9728: the metadata document is public, answered before any token is looked at.
+    if (metadata !== undefined && metadata.paths.includes(ctx.path)) {
+      // Koa sends no body for HEAD but keeps the GET body's length: give it the GET answer.
+      const answer = metadata.respond(ctx.method === 'HEAD' ? 'GET' : ctx.method)
+      ctx.status = answer.status
+      ctx.set(answer.headers)
+      ctx.body = answer.body
+      return
+    }
+    const decision = guard.authenticate(new KoaRequest(ctx, withCertificate))
+    return decision instanceof Promise
+      ? decision.then((settled) => admit(ctx, next, settled))
+      : admit(ctx, next, decision)
   }
   return Object.assign(middleware, { guard, ...guardControls(guard) })
 }
@@ -75,14 +126,43 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
  */
 export function requireScopes(requirement: RequirementInput): Middleware {
   const compiled = compileRequirement(requirement)
-  return async (ctx, next) => {
-    const guard = guards.get(ctx)
+  return (ctx, next) => {
+    const guard = (ctx as GuardedContext)[GUARD]
     if (guard === undefined) {
       throw new ScopeguardConfigError(
         'requireScopes() ran without the scopeguard() middleware before it: add app.use(scopeguard(options)) first',
       )
     }
     const decision = guard.authorize(ctx.state.auth as AuthInfo | undefined, compiled, {
+      method: ctx.method,
+      path: ctx.path,
+      route: (ctx as Context & { _matchedRoute?: string })._matchedRoute,
+    })
+    if (!decision.allowed) return send(ctx, decision)
+    return next()
+  }
+}
+
+/**
+ * Guards a route with a step-up requirement (RFC 9470): the token's `acr` must be one of
+ * `acr`, and its `auth_time` at most `maxAge` seconds ago. Checked now, so a mistake throws at
+ * start-up. A token that falls short gets 401 `insufficient_user_authentication` with
+ * `acr_values` / `max_age`; an elevation grant never satisfies it. The policy file's `acr` and
+ * `maxAge` rule members do the same for routes it maps.
+ *
+ * @example
+ * router.post('/transfers', requireAuthentication({ acr: ['phr'], maxAge: 300 }), requireScopes('write:transfers'), transfer)
+ */
+export function requireAuthentication(requirement: StepUpInput): Middleware {
+  const compiled = compileStepUp(requirement)
+  return async (ctx, next) => {
+    const guard = (ctx as GuardedContext)[GUARD]
+    if (guard === undefined) {
+      throw new ScopeguardConfigError(
+        'requireAuthentication() ran without the scopeguard() middleware before it: add app.use(scopeguard(options)) first',
+      )
+    }
+    const decision = guard.judgeAuthentication(ctx.state.auth as AuthInfo | undefined, compiled, {
       method: ctx.method,
       path: ctx.path,
       route: (ctx as Context & { _matchedRoute?: string })._matchedRoute,

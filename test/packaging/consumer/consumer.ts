@@ -21,8 +21,8 @@ export const options: ScopeguardOptions = {
   cache: { maxEntries: 1000 },
 }
 
-// @ts-expect-error `audience` is required
-export const incomplete: ScopeguardOptions = { issuer: 'https://auth.example.com' }
+// @ts-expect-error `issuer` is required (`audience` too, unless `resource` is given: checked at start-up)
+export const incomplete: ScopeguardOptions = { audience: 'https://api.example.com' }
 
 const app = express()
 const middleware: ScopeguardMiddleware = scopeguard(options)

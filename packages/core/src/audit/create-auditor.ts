@@ -73,6 +73,9 @@ export function createAuditor(
       : undefined
   const inventory =
     audit.inventory === false ? undefined : createInventory(clock, audit.inventory, onCount)
+  // Verified tokens whose granted scopes are counted already (by their claims object, which
+  // elevated copies of an AuthInfo share): granted scopes count once per verified token.
+  const granted = new WeakSet<object>()
   const learnedUntil = clock() + (audit.learningPeriod ?? 86_400) * 1000
   const recording = listener !== undefined || dispatcher !== undefined
   const redact = audit.redact ?? []
@@ -106,7 +109,7 @@ export function createAuditor(
     const auth = decided.auth
     const newScopes =
       inventory !== undefined && auth?.clientId !== undefined
-        ? observe(inventory, decided, auth, used, context)
+        ? observe(inventory, granted, decided, auth, used, context)
         : []
     if (!recording) return
     const quiet =
@@ -158,17 +161,23 @@ export function createAuditor(
 /** Counts a decision in the inventory; returns the scopes the client used for the first time. */
 function observe(
   inventory: Inventory,
+  granted: WeakSet<object>,
   decided: Decision,
   auth: AuthInfo,
   used: readonly string[],
   context: DecisionContext,
 ): string[] {
   const clientId = auth.clientId as string
-  const elevated = new Set(auth.elevation?.scopes ?? [])
-  inventory.observeGrant(
-    clientId,
-    [...auth.scopes].filter((scope) => !elevated.has(scope)),
-  )
+  if (!granted.has(auth.claims)) {
+    granted.add(auth.claims)
+    const elevated = auth.elevation?.scopes
+    inventory.observeGrant(
+      clientId,
+      elevated === undefined
+        ? auth.scopes
+        : [...auth.scopes].filter((scope) => !elevated.includes(scope)),
+    )
+  }
   if (!decided.allowed || used.length === 0) return []
   return inventory.observeUse(
     clientId,

@@ -41,6 +41,14 @@ export function checkRoutes(
         'a public route has no token to check conditions on: remove "conditions" or "public: true"',
       )
     }
+    for (const member of ['acr', 'maxAge']) {
+      if (isPublic && Object.hasOwn(rule, member)) {
+        report.error(
+          childPointer(pointer, member),
+          `a public route has no token to check the user's authentication on: remove "${member}" or "public: true"`,
+        )
+      }
+    }
     if (!isPublic && !requires) {
       report.error(
         pointer,

@@ -106,6 +106,10 @@ function compileRoutes(
       mode: object.mode ?? defaultMode,
       conditions: object.conditions ?? [],
       dpop: object.dpop,
+      stepUp:
+        object.acr === undefined && object.maxAge === undefined
+          ? undefined
+          : { acr: object.acr, maxAge: object.maxAge },
     })
   }
   return routes

@@ -2,7 +2,7 @@ import type { AuthInfo } from '../auth-info.js'
 import { deny, type Decision, type Violation } from '../decision.js'
 import type { Challenges } from '../responses.js'
 import { missingScopes, satisfies, type ScopeRequirement } from '../scopes/compile-requirement.js'
-import type { CompiledPolicy, CompiledRoute, RouteCondition } from './types.js'
+import type { CompiledPolicy, CompiledRoute, RouteCondition, StepUpRequirement } from './types.js'
 
 /** The route a request was dispatched to, as the framework's router saw it. */
 export interface DispatchedRoute {
@@ -42,22 +42,40 @@ export function expandScopes(
   policy: CompiledPolicy,
   scopes: ReadonlySet<string>,
 ): ReadonlySet<string> {
+  // A verified token's scope set is one object for as long as the token is cached: its
+  // expansion under the current policy is computed once, not on every request.
+  const known = expansions.get(scopes)
+  if (known !== undefined && known.policy === policy) return known.expanded
   const expanded = new Set<string>()
   for (const scope of scopes) {
     const implied = policy.closure.get(scope)
     if (implied === undefined) expanded.add(scope)
     else for (const s of implied) expanded.add(s)
   }
+  expansions.set(scopes, { policy, expanded, used: new Map() })
   return expanded
 }
+
+/** Per granted scope set: its expansion under a policy, and the scopes each requirement used. */
+const expansions = new WeakMap<
+  ReadonlySet<string>,
+  {
+    /** Undefined: without a policy (no `implies`). */
+    policy: CompiledPolicy | undefined
+    expanded: ReadonlySet<string>
+    used: Map<ScopeRequirement, readonly string[]>
+  }
+>()
 
 /**
  * Judges one dispatched request against the policy: the route's rule (unmapped routes are
  * denied by default; public routes need no token), its requirement against the token's
  * scopes closed under `implies`, its conditions, the client's baseline, and the client's
- * ramp contract at its current stage. Each broken rule is a {@link Violation}; it denies the
- * request only in `enforce` mode (and, for baselines, with `onOverScope: block`). In
- * `monitor` mode the request proceeds and the decision carries what would have been denied.
+ * ramp contract at its current stage, and its step-up requirement (RFC 9470: `acr`, and
+ * `auth_time` against `clock`, epoch milliseconds, read only for rules with `maxAge`). Each broken rule is a {@link Violation}; it
+ * denies the request only in `enforce` mode (and, for baselines, with `onOverScope: block`).
+ * In `monitor` mode the request proceeds and the decision carries what would have been
+ * denied. A step-up failure answers 401 `insufficient_user_authentication` before any 403.
  *
  * @example
  * const decision = decideRoute(policy, route, auth, challenges)
@@ -68,6 +86,7 @@ export function decideRoute(
   route: DispatchedRoute,
   auth: AuthInfo | undefined,
   challenges: Challenges,
+  clock: () => number = Date.now,
 ): Decision {
   const rule = findRule(policy, route)
   if (rule === undefined) return decideUnmapped(policy, route, auth, challenges)
@@ -78,6 +97,17 @@ export function decideRoute(
   const violations: Violation[] = []
   const routeEnforced = rule.mode === 'enforce'
   let missing: readonly string[] = []
+  const stepUpFailure =
+    rule.stepUp === undefined ? undefined : checkStepUp(rule.stepUp, auth, clock)
+  if (stepUpFailure !== undefined) {
+    violations.push({
+      type: 'insufficient_user_authentication',
+      mode: rule.mode,
+      enforced: routeEnforced,
+      expected: { acr: rule.stepUp?.acr ?? null, maxAge: rule.stepUp?.maxAge ?? null },
+      seen: { acr: auth.claims['acr'] ?? null, auth_time: auth.claims['auth_time'] ?? null },
+    })
+  }
   if (rule.requirement !== undefined && !satisfies(rule.requirement, granted)) {
     missing = missingScopes(rule.requirement, granted)
     violations.push({
@@ -107,6 +137,13 @@ export function decideRoute(
 
   const enforced = violations.filter((v) => v.enforced)
   if (enforced.length === 0) return allow(auth, violations)
+  if (stepUpFailure !== undefined && rule.stepUp !== undefined && routeEnforced) {
+    return deny(
+      'authentication_insufficient',
+      challenges.insufficientAuthentication(rule.stepUp, stepUpFailure),
+      { auth, violations },
+    )
+  }
   const scopeFailure = enforced.some((v) => v.type === 'insufficient_scope')
   if (scopeFailure && rule.requirement !== undefined) {
     return deny('scope_insufficient', challenges.insufficientScope(rule.requirement), {
@@ -194,6 +231,28 @@ function checkContract(
   })
 }
 
+/**
+ * Which part of a step-up requirement (RFC 9470) the token fails, if any: `acr` when its
+ * `acr` claim is not one of the accepted values, `max_age` when its `auth_time` is missing,
+ * not a number, or older than `maxAge` seconds by `clock` (epoch milliseconds).
+ *
+ * @example
+ * checkStepUp({ acr: ['phr'], maxAge: undefined }, auth, Date.now) // => 'acr' | 'max_age' | undefined
+ */
+export function checkStepUp(
+  requirement: StepUpRequirement,
+  auth: AuthInfo,
+  clock: () => number,
+): 'acr' | 'max_age' | undefined {
+  const acr = auth.claims['acr']
+  if (requirement.acr !== undefined && !(typeof acr === 'string' && requirement.acr.includes(acr)))
+    return 'acr'
+  if (requirement.maxAge === undefined) return undefined
+  const authTime = auth.claims['auth_time']
+  if (typeof authTime !== 'number' || !Number.isFinite(authTime)) return 'max_age'
+  return clock() / 1000 - authTime > requirement.maxAge ? 'max_age' : undefined
+}
+
 function holds(
   condition: RouteCondition,
   seen: unknown,
@@ -228,6 +287,26 @@ function allow(auth: AuthInfo | undefined, violations: readonly Violation[]): De
  * `read:items` call). This is what the usage inventory counts as used.
  */
 export function usedScopes(
+  policy: CompiledPolicy | undefined,
+  requirement: ScopeRequirement,
+  auth: AuthInfo,
+): readonly string[] {
+  // Memoized per granted scope set and policy, like expandScopes.
+  let known = expansions.get(auth.scopes)
+  if (known === undefined || known.policy !== policy) {
+    if (policy !== undefined) expandScopes(policy, auth.scopes)
+    else expansions.set(auth.scopes, { policy, expanded: auth.scopes, used: new Map() })
+    known = expansions.get(auth.scopes)
+  }
+  let used = known?.used.get(requirement)
+  if (used === undefined) {
+    used = Object.freeze(computeUsedScopes(policy, requirement, auth))
+    known?.used.set(requirement, used)
+  }
+  return used
+}
+
+function computeUsedScopes(
   policy: CompiledPolicy | undefined,
   requirement: ScopeRequirement,
   auth: AuthInfo,

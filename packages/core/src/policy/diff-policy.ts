@@ -233,6 +233,28 @@ function diffRoute(
       `dpop ${old.dpop ?? '(guard)'} → ${next.dpop ?? '(guard)'}`,
     )
   }
+  diffStepUp(old.stepUp, next.stepUp, add)
+}
+
+/** Step-up: accepting more authentication contexts, or older authentications, widens. */
+function diffStepUp(
+  old: CompiledRoute['stepUp'],
+  next: CompiledRoute['stepUp'],
+  add: (kind: PolicyChange['kind'], description: string) => void,
+): void {
+  const acr = compareSets(new Set(old?.acr ?? ['*']), new Set(next?.acr ?? ['*']))
+  if (acr !== 'same') {
+    const list = (values: readonly string[] | undefined): string => values?.join(' ') ?? '(any)'
+    // No acr requirement accepts every token: going to or from it is a widening or narrowing.
+    const kind = old?.acr === undefined ? 'narrowing' : next?.acr === undefined ? 'widening' : acr
+    add(kind, `acr ${list(old?.acr)} → ${list(next?.acr)}`)
+  }
+  const before = old?.maxAge ?? Infinity
+  const after = next?.maxAge ?? Infinity
+  if (before !== after) {
+    const text = (age: number): string => (age === Infinity ? '(none)' : `${age} s`)
+    add(after > before ? 'widening' : 'narrowing', `maxAge ${text(before)} → ${text(after)}`)
+  }
 }
 
 /**

@@ -26,6 +26,20 @@ export interface RouteRuleObject {
   readonly conditions?: readonly RouteCondition[]
   /** DPoP (RFC 9449) on this route, instead of the guard's `dpop.mode`. */
   readonly dpop?: DpopMode
+  /** Step-up (RFC 9470): the token's `acr` must be one of these authentication context classes. */
+  readonly acr?: readonly string[]
+  /** Step-up (RFC 9470): the token's `auth_time` must be at most this many seconds ago. */
+  readonly maxAge?: number
+}
+
+/**
+ * What a route requires of the user's authentication (RFC 9470 step-up): an authentication
+ * context class (`acr`) among some, and an authentication no older than `maxAge` seconds
+ * (`auth_time`). Elevation grants never satisfy it: they add scopes, not authentication.
+ */
+export interface StepUpRequirement {
+  readonly acr: readonly string[] | undefined
+  readonly maxAge: number | undefined
 }
 
 /** Whether a route takes DPoP-bound requests: only (`required`), too (`allowed`), or not (`disabled`). */
@@ -130,6 +144,8 @@ export interface CompiledRoute {
   readonly conditions: readonly RouteCondition[]
   /** The rule's own DPoP mode; undefined: the guard's `dpop.mode`. */
   readonly dpop: DpopMode | undefined
+  /** The route's step-up requirement (`acr`, `maxAge`), if it has one. */
+  readonly stepUp: StepUpRequirement | undefined
 }
 
 /** A compiled client baseline. */

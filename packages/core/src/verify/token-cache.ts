@@ -1,72 +1,147 @@
 import { hash } from 'node:crypto'
 
-/** The key of a token in caches: a SHA-256 of the whole token, never the token itself. */
-export function tokenCacheKey(token: string): string {
+/**
+ * The fingerprint of a token: a SHA-256 of the whole token, safe to log and correlate
+ * (`auth.token.fingerprint`). Computed once per verification, never per cached request.
+ */
+export function tokenFingerprint(token: string): string {
   return hash('sha256', token, 'base64url') // one-shot: about half the cost of createHash on the hot path
 }
 
 interface Entry<T> {
+  /** The whole token: a hit needs the exact token, not only its bucket. */
+  readonly token: string
   readonly value: Promise<T>
+  /** The result once verification has succeeded: cache hits are then answered synchronously. */
+  settled: T | undefined
   /** Epoch milliseconds after which the entry is gone; Infinity while in flight. */
   expiresAt: number
+  /** When a hit last made the entry the most recent (epoch ms). */
+  refreshedAt: number
 }
 
+/** Characters of a token's end that name its bucket. */
+const BUCKET = 32
+
 /**
- * A bounded LRU of verification results keyed by {@link tokenCacheKey}. It holds the
- * in-flight promise, so a burst of requests with one new token verifies it once; a rejected
- * verification is removed at once (errors are never cached); a settled entry never outlives
- * the expiry the caller gives it (the token's `exp` at the latest).
+ * The bucket of a token: its last 32 characters (in a JWT, signature bytes). A Map keyed by
+ * the whole token would hash every character of each request's fresh string, which costs as
+ * much as a SHA-256; the bucket hashes 32, and a hit then compares the whole token exactly.
+ */
+const bucketOf = (token: string): string => (token.length <= BUCKET ? token : token.slice(-BUCKET))
+
+/**
+ * A bounded LRU of verification results. An entry is found only by the exact token it was
+ * made for: no two tokens ever share a result, whatever an attacker sends. Entries are
+ * filed under the token's bucket; a token whose bucket holds another live token (a
+ * look-alike of a cached token that shares its signature, or a rare coincidence) is filed
+ * under its whole self in a second, smaller LRU instead, so it neither evicts nor shares the
+ * other's entry. It holds the in-flight promise, so a burst of requests with one new token
+ * verifies it once; a rejected verification is removed at once (errors are never cached); a
+ * settled entry never outlives the expiry the caller gives it (the token's `exp` at the
+ * latest). Recency is refreshed at most once a second per entry, so a token reused many
+ * times a second costs no reordering.
  *
  * @example
  * const cache = createTokenCache<Principal>(10_000, Date.now)
- * const principal = await cache.get(key, verify, (p) => p.expiresAt)
+ * const principal = cache.peek(token) ?? (await cache.get(token, verify, (p) => p.expiresAt).value)
  */
 export function createTokenCache<T>(maxEntries: number, clock: () => number) {
-  const entries = new Map<string, Entry<T>>()
+  const byBucket = new Map<string, Entry<T>>()
+  const byToken = new Map<string, Entry<T>>()
+  const maxByToken = Math.min(maxEntries, Math.max(16, Math.ceil(maxEntries / 10)))
 
-  const remove = (key: string, entry: Entry<T>): void => {
-    if (entries.get(key) === entry) entries.delete(key)
+  /** Where a token's entry is, or would be filed: its bucket unless another live token has it. */
+  const place = (token: string): { map: Map<string, Entry<T>>; key: string } => {
+    const key = bucketOf(token)
+    const holder = byBucket.get(key)
+    if (holder === undefined || holder.token === token || clock() >= holder.expiresAt)
+      return { map: byBucket, key }
+    return { map: byToken, key: token }
+  }
+  const find = (
+    token: string,
+  ): { map: Map<string, Entry<T>>; key: string; entry: Entry<T> } | undefined => {
+    const key = bucketOf(token)
+    const entry = byBucket.get(key)
+    if (entry !== undefined && entry.token === token) return { map: byBucket, key, entry }
+    const other = byToken.size === 0 ? undefined : byToken.get(token)
+    return other === undefined ? undefined : { map: byToken, key: token, entry: other }
+  }
+  const refresh = (map: Map<string, Entry<T>>, key: string, entry: Entry<T>, now: number): void => {
+    if (now - entry.refreshedAt < 1000) return
+    entry.refreshedAt = now
+    map.delete(key)
+    map.set(key, entry)
+  }
+  const remove = (map: Map<string, Entry<T>>, key: string, entry: Entry<T>): void => {
+    if (map.get(key) === entry) map.delete(key)
   }
 
   return {
     /**
-     * Returns the cached result for `key`, or runs `load` once and caches its promise until
+     * The settled result for `token` if there is a fresh one, without waiting: the hot path
+     * of a reused token costs no promise and no microtask.
+     */
+    peek(token: string): T | undefined {
+      const found = find(token)
+      if (found === undefined || found.entry.settled === undefined) return undefined
+      const now = clock()
+      if (now < found.entry.expiresAt) {
+        refresh(found.map, found.key, found.entry, now)
+        return found.entry.settled
+      }
+      found.map.delete(found.key)
+      return undefined
+    },
+    /**
+     * Returns the cached result for `token`, or runs `load` once and caches its promise until
      * `expiry(result)` (epoch ms).
      */
     get(
-      key: string,
+      token: string,
       load: () => Promise<T>,
       expiry: (value: T) => number,
     ): { value: Promise<T>; hit: boolean } {
-      const found = entries.get(key)
+      const found = find(token)
       if (found !== undefined) {
-        if (clock() < found.expiresAt) {
-          entries.delete(key) // refresh recency
-          entries.set(key, found)
-          return { value: found.value, hit: true }
+        const now = clock()
+        if (now < found.entry.expiresAt) {
+          refresh(found.map, found.key, found.entry, now)
+          return { value: found.entry.value, hit: true }
         }
-        entries.delete(key)
+        found.map.delete(found.key)
       }
-      const entry: Entry<T> = { value: load(), expiresAt: Infinity }
-      entries.set(key, entry)
-      if (entries.size > maxEntries) {
-        const oldest = entries.keys().next().value as string
-        entries.delete(oldest)
+      const { map, key } = place(token)
+      const entry: Entry<T> = {
+        token,
+        value: load(),
+        settled: undefined,
+        expiresAt: Infinity,
+        refreshedAt: clock(),
+      }
+      map.set(key, entry)
+      if (map.size > (map === byBucket ? maxEntries : maxByToken)) {
+        const oldest = map.keys().next().value as string
+        map.delete(oldest)
       }
       entry.value.then(
         (value) => {
           entry.expiresAt = expiry(value)
-          if (clock() >= entry.expiresAt) remove(key, entry)
+          if (clock() >= entry.expiresAt) remove(map, key, entry)
+          else entry.settled = value
         },
-        () => remove(key, entry),
+        () => remove(map, key, entry),
       )
       return { value: entry.value, hit: false }
     },
+    /** Entries held (both LRUs). */
     get size(): number {
-      return entries.size
+      return byBucket.size + byToken.size
     },
     clear(): void {
-      entries.clear()
+      byBucket.clear()
+      byToken.clear()
     },
   }
 }
