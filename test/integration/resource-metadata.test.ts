@@ -17,7 +17,12 @@ import {
   startAuthzServer,
   type AuthzServer,
 } from '@scopeguard-examples/authz-server'
-import { createGuard, ScopeguardConfigError, type ScopeguardOptions } from '@scopeguard/core'
+import {
+  createGuard,
+  DEFAULT_DPOP_ALGORITHMS,
+  ScopeguardConfigError,
+  type ScopeguardOptions,
+} from '@scopeguard/core'
 import * as sgExpress from '@scopeguard/express'
 import { SERVED_ADAPTERS, sendTls, type ServedApi } from '../support/served-apps.js'
 import { createStaticSigner, ISSUER, type StaticSigner } from '../support/static-signer.js'
@@ -142,6 +147,8 @@ describe.each(SERVED_ADAPTERS)('%s adapter: RFC 9728 protected resource metadata
       bearer_methods_supported: ['header', 'query'],
       resource_name: 'Items API',
       resource_documentation: 'https://docs.scopeguard.test/items',
+      // DPoP is `allowed` by default (RFC 9449): the document lists the accepted proof algorithms.
+      dpop_signing_alg_values_supported: [...DEFAULT_DPOP_ALGORITHMS],
     })
     expect(api.resourceMetadata()).toEqual(document)
 
@@ -333,6 +340,7 @@ describe('resource options', () => {
         scopes_supported: ['read:items'],
         bearer_methods_supported: ['header', 'body'],
         tls_client_certificate_bound_access_tokens: true,
+        dpop_signing_alg_values_supported: [...DEFAULT_DPOP_ALGORITHMS],
       })
       expect(guard.metadataEndpoint?.url).toBe(
         'https://api.example.com/.well-known/oauth-protected-resource/v1',
@@ -343,6 +351,31 @@ describe('resource options', () => {
     } finally {
       await guard.close()
     }
+  })
+
+  it('lists DPoP (RFC 9449) from the resolved dpop option: algorithms, and required', async () => {
+    const documentWith = async (
+      dpop: ScopeguardOptions['dpop'],
+    ): Promise<Record<string, unknown> | undefined> => {
+      const guard = createGuard({ issuer: ISSUER, resource: 'https://api.example.com', dpop })
+      try {
+        return guard.resourceMetadata() as Record<string, unknown> | undefined
+      } finally {
+        await guard.close()
+      }
+    }
+    const required = await documentWith({ mode: 'required', algorithms: ['ES256', 'EdDSA'] })
+    expect(validateDocument(required), JSON.stringify(validateDocument.errors)).toBe(true)
+    expect(required).toMatchObject({
+      dpop_signing_alg_values_supported: ['ES256', 'EdDSA'],
+      dpop_bound_access_tokens_required: true,
+    })
+    const allowed = await documentWith({ algorithms: ['PS256'] })
+    expect(allowed?.['dpop_signing_alg_values_supported']).toEqual(['PS256'])
+    expect(allowed).not.toHaveProperty('dpop_bound_access_tokens_required')
+    const disabled = await documentWith({ mode: 'disabled', algorithms: ['ES256'] })
+    expect(disabled).not.toHaveProperty('dpop_signing_alg_values_supported')
+    expect(disabled).not.toHaveProperty('dpop_bound_access_tokens_required')
   })
 
   it('needs audience or resource, and resource for resourceMetadata', () => {

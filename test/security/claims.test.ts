@@ -553,11 +553,10 @@ describe('core: claims that have no HTTP surface', () => {
 // (RFC 7800 `cnf`: DPoP `jkt`, RFC 9449 §6; mTLS `x5t#S256`, RFC 8705 §3) is accepted as a
 // plain bearer token, so a stolen DPoP- or mTLS-bound token works without the key it is bound
 // to, which is the theft the binding exists to stop (RFC 9449 §7.2 requires a resource that
-// accepts Bearer to "reject a DPoP-bound access token received as a bearer token"). scopeguard
-// cannot check a proof of possession, so it must refuse such tokens. Fix: in verifyJwt (after
-// the signature) and in introspectToken's checkAnswer, throw TokenInvalidError (a new
-// rejection such as 'sender_constrained', or 'claim_invalid') when the claims or the answer
-// carry a `cnf` member.
+// accepts Bearer to "reject a DPoP-bound access token received as a bearer token"). Fixed:
+// the guard refuses any `cnf` token presented as a bearer token (rejection `key_bound`); a
+// DPoP-bound one passes only with `Authorization: DPoP` and a valid proof
+// (test/integration/dpop.test.ts).
 describe.each(PROBE_ADAPTERS)('%s adapter: sender-constrained tokens (cnf)', (_name, startApi) => {
   let api: ProbeApi
   let introspecting: ProbeApi

@@ -33,6 +33,7 @@ const FIXED_CHALLENGES = new Set<string>([
   CHALLENGES.missing,
   CHALLENGES.invalidRequest,
   CHALLENGES.invalidToken,
+  CHALLENGES.dpopInvalidToken,
   CHALLENGES.forbidden,
   CHALLENGES.insufficient('read:items'),
   CHALLENGES.insufficient('admin'),
@@ -286,7 +287,7 @@ const SCHEMES: [value: string, status: number, challenge: string | null, referen
   [`Bearer "${TOKEN}"`, 401, CHALLENGES.invalidToken, 'RFC 6750 §2.1'],
   [`Bearer ${TOKEN}, Basic eDp5`, 401, CHALLENGES.invalidToken, 'RFC 6750 §2.1'],
   [`Basic eDp5, Bearer ${TOKEN}`, 401, CHALLENGES.missing, 'RFC 9110 §11.6.2'],
-  [`DPoP ${TOKEN}`, 401, CHALLENGES.missing, 'RFC 9449 §7.1 (another scheme)'],
+  [`DPoP ${TOKEN}`, 401, CHALLENGES.dpopInvalidToken, 'RFC 9449 §7.1 (a token not bound to a key)'],
   [`Bearer ${TOKEN}=`, 401, CHALLENGES.invalidToken, 'RFC 7515 §7.1 (not a compact JWS)'],
   [`Bearer token=${TOKEN}`, 401, CHALLENGES.invalidToken, 'RFC 6750 §2.1 (no auth-params)'],
 ]

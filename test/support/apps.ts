@@ -16,7 +16,13 @@ export interface TestApi extends Omit<GuardControls, 'close'> {
   close(deadlineMs?: number): Promise<void>
 }
 
-export type StartApi = (options: ScopeguardOptions) => Promise<TestApi>
+/** How the app around the guard is set up. */
+export interface AppSettings {
+  /** Trust `X-Forwarded-*` from a proxy: Express `trust proxy`, Koa `app.proxy`. Default false. */
+  readonly trustProxy?: boolean
+}
+
+export type StartApi = (options: ScopeguardOptions, settings?: AppSettings) => Promise<TestApi>
 
 async function listen(server: Server): Promise<string> {
   server.listen(0, '127.0.0.1')
@@ -33,9 +39,10 @@ async function stop(server: Server, closeGuard: () => Promise<void>): Promise<vo
 }
 
 /** The items API on Express 5. */
-export const startExpressApi: StartApi = async (options) => {
+export const startExpressApi: StartApi = async (options, settings = {}) => {
   const { scopeguard, requireScopes } = sgExpress
   const app = express()
+  app.set('trust proxy', settings.trustProxy === true)
   const guard = scopeguard(options)
   app.get('/health', (_req, res) => void res.json({ ok: true }))
   app.use(guard)
@@ -66,9 +73,10 @@ export const startExpressApi: StartApi = async (options) => {
 }
 
 /** The items API on Koa 3 with @koa/router. */
-export const startKoaApi: StartApi = async (options) => {
+export const startKoaApi: StartApi = async (options, settings = {}) => {
   const { scopeguard, requireScopes } = sgKoa
   const app = new Koa()
+  app.proxy = settings.trustProxy === true
   const guard = scopeguard(options)
   const open = new Router()
   open.get('/health', (ctx) => void (ctx.body = { ok: true }))
@@ -110,6 +118,7 @@ function describe(auth: sgExpress.AuthInfo | undefined): unknown {
     format: auth.token.format,
     algorithm: auth.token.algorithm,
     tokenId: auth.token.id,
+    binding: auth.binding,
   }
 }
 

@@ -29,7 +29,8 @@ const LOOPBACK_ORIGIN = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/
  * The oidc-provider configuration of the local authorization server: the demo clients,
  * client credentials with resource indicators (JWTs for the items API, opaque tokens for the
  * legacy API), introspection by the resource server, revocation by the token's own client,
- * the authorization code flow with PKCE for the web app, and every helper oidc-provider
+ * the authorization code flow with PKCE for the web app, DPoP-bound tokens for clients that
+ * send a DPoP proof (RFC 9449), and every helper oidc-provider
  * asks deployments to set (so it prints no notices). devInteractions are off: `interactions.ts`
  * serves the sign-in instead.
  *
@@ -74,6 +75,9 @@ export function createProviderConfiguration({
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      // DPoP (RFC 9449): a token request with a DPoP proof gets a token bound to the proof's
+      // key (`cnf.jkt`, token_type DPoP), which the items API accepts only with a proof.
+      dPoP: { enabled: true },
       introspection: {
         enabled: true,
         // The resource server may introspect tokens for the demo APIs; any client its own.

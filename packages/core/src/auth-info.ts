@@ -21,6 +21,13 @@ export interface TokenInfo {
   readonly certificateThumbprint?: string
 }
 
+/** A proven key binding of a token: DPoP (`cnf.jkt`). */
+export interface TokenBinding {
+  readonly kind: 'dpop'
+  /** The JWK SHA-256 thumbprint (RFC 7638) of the proof key, equal to the token's `cnf.jkt`. */
+  readonly jkt: string
+}
+
 /**
  * The authenticated caller of a request, as the adapters expose it (`req.auth`,
  * `ctx.state.auth`). Frozen: nothing downstream can widen it.
@@ -35,6 +42,12 @@ export interface AuthInfo {
   /** Every claim of the token (or introspection answer), prototype-free and frozen. */
   readonly claims: Claims
   readonly token: TokenInfo
+  /**
+   * The key the token is bound to (RFC 7800 `cnf`), which the request proved it holds: for
+   * DPoP (RFC 9449), the JWK SHA-256 thumbprint `cnf.jkt` of the key that signed the request's
+   * proof. Undefined for plain bearer tokens.
+   */
+  readonly binding?: TokenBinding
   /** Present when active elevation grants added scopes: which, and by which grants. */
   readonly elevation?: { readonly scopes: readonly string[]; readonly grants: readonly string[] }
 }

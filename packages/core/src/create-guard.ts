@@ -7,7 +7,8 @@ import { ScopeguardConfigError, TokenInvalidError, VerifierUnavailableError } fr
 import { findToken, isB64Token, type TokenTransports } from './extract-token.js'
 import type { ScopeguardOptions } from './options.js'
 import type { ScopeguardRequest } from './request.js'
-import { createChallenges } from './responses.js'
+import { createChallenges, type Challenges, type DpopChallenges } from './responses.js'
+import { createDpopCheck } from './dpop/check-request.js'
 import { forwardedCertificate, isThumbprint, matchesThumbprint } from './client-certificate.js'
 import {
   createResourceMetadata,
@@ -47,7 +48,7 @@ import type { DispatcherStats } from './audit/dispatcher.js'
 import type { UsageReport } from './audit/inventory.js'
 import { createPolicySource, type ReloadResult } from './policy/policy-source.js'
 import type { DecisionContext } from './record-decision.js'
-import type { StepUpRequirement } from './policy/types.js'
+import type { DpopMode, StepUpRequirement } from './policy/types.js'
 import { resolveOptions } from './resolve-options.js'
 import { introspectToken } from './verify/introspect-token.js'
 import { createTokenCache, tokenFingerprint } from './verify/token-cache.js'
@@ -174,14 +175,19 @@ export interface Guard {
  */
 export function createGuard(options: ScopeguardOptions): Guard {
   const config = resolveOptions(options)
+  const { dpop } = config
   const metadataEndpoint = createResourceMetadata(options, config, () => policySource?.current())
-  const challenges = createChallenges(config.realm, metadataEndpoint?.url)
+  const challenges = createChallenges(config.realm, {
+    resourceMetadata: metadataEndpoint?.url,
+    dpop: dpop && { algorithms: dpop.algorithms, withBearer: dpop.mode === 'allowed' },
+  })
   const { counters, clock } = config
   const cache = createTokenCache<AuthInfo>(config.cacheEntries, clock)
   const transports: TokenTransports = {
     header: true,
     query: config.queryToken,
     formBody: config.formToken,
+    dpop: dpop !== undefined,
   }
   const store = options.store ?? memoryStore({ clock })
   const auditor = createAuditor(
@@ -211,6 +217,40 @@ export function createGuard(options: ScopeguardOptions): Guard {
     auditor.decision(decision, context, policySource?.current().version, used)
     return decision
   }
+  // DPoP required guard-wide, unless the policy has a rule relaxing it (the rules then judge).
+  const dpopRequired = (): boolean =>
+    dpop?.mode === 'required' && policySource?.current().relaxesDpop !== true
+  /** The 400/401 challenges for a request: the `DPoP` ones where DPoP is required. */
+  const base = (scheme?: 'bearer' | 'dpop'): Challenges | DpopChallenges =>
+    challenges.dpop !== undefined && (scheme === 'dpop' || dpopRequired())
+      ? challenges.dpop
+      : challenges
+  // A DPoP-bound caller (a valid proof came with the request) is answered with the DPoP
+  // scheme, 403s included (RFC 9449 §7.1).
+  const dpopRefusals: Challenges =
+    challenges.dpop === undefined
+      ? challenges
+      : Object.freeze({
+          ...challenges,
+          missing: challenges.dpop.missing,
+          invalidRequest: challenges.dpop.invalidRequest,
+          invalidToken: challenges.dpop.invalidToken,
+          forbidden: challenges.dpop.forbidden,
+          insufficientScope: challenges.dpop.insufficientScope,
+          insufficientAuthentication: challenges.dpop.insufficientAuthentication,
+        })
+  const refusalsFor = (auth: AuthInfo | undefined): Challenges =>
+    auth?.binding === undefined ? challenges : dpopRefusals
+  const checkDpop =
+    dpop === undefined || challenges.dpop === undefined
+      ? undefined
+      : createDpopCheck(
+          dpop,
+          challenges as Challenges & { dpop: DpopChallenges },
+          store,
+          clock,
+          dpopRequired,
+        )
   const anonymous: Allow = Object.freeze({
     allowed: true,
     status: 200,
@@ -283,17 +323,28 @@ export function createGuard(options: ScopeguardOptions): Guard {
   }
 
   /**
-   * With `mtls`, a `cnf` holding only `x5t#S256` is accepted here and checked against the
-   * request's certificate on every request (never cached with the token); any other
-   * confirmation method is refused.
+   * The confirmation methods (RFC 7800 `cnf`) this guard checks on every request are accepted
+   * here, each checked again per request and never cached with the token: `jkt` when DPoP is
+   * not disabled (a proof of that key, RFC 9449 §6), `x5t#S256` with `mtls` (the client
+   * certificate, RFC 8705 §3). A `cnf` with any other member, or with one this guard does not
+   * check, refuses the token: one carrying both `jkt` and `x5t#S256` is accepted only when
+   * both DPoP and `mtls` are on, and then needs both a valid proof and the certificate.
    */
   const checkConfirmation = (cnf: unknown): void => {
-    if (config.mtls === undefined || cnf === null || typeof cnf !== 'object')
+    if (cnf === null || typeof cnf !== 'object' || Array.isArray(cnf))
       throw new TokenInvalidError('key_bound')
     const members = Object.keys(cnf)
-    if (members.length !== 1 || members[0] !== 'x5t#S256') throw new TokenInvalidError('key_bound')
-    if (!isThumbprint((cnf as Record<string, unknown>)['x5t#S256']))
-      throw new TokenInvalidError('claim_invalid')
+    if (members.length === 0) throw new TokenInvalidError('key_bound')
+    for (const member of members) {
+      const value = (cnf as Record<string, unknown>)[member]
+      if (member === 'jkt' && dpop !== undefined) {
+        if (typeof value !== 'string' || value === '') throw new TokenInvalidError('claim_invalid')
+      } else if (member === 'x5t#S256' && config.mtls !== undefined) {
+        if (!isThumbprint(value)) throw new TokenInvalidError('claim_invalid')
+      } else {
+        throw new TokenInvalidError('key_bound')
+      }
+    }
   }
 
   /** The client certificate of a request: from the trusted proxy's header, or the TLS connection. */
@@ -324,9 +375,12 @@ export function createGuard(options: ScopeguardOptions): Guard {
     const time = (name: string): Date | undefined =>
       typeof claims[name] === 'number' ? new Date((claims[name] as number) * 1000) : undefined
     const aud = claims['aud']
+    // checkClaims let a `cnf` through only with members this guard checks per request.
     const cnf = claims['cnf'] as Record<string, unknown> | undefined
+    const jkt = cnf?.['jkt'] as string | undefined
     const thumbprint = cnf?.['x5t#S256'] as string | undefined
     return Object.freeze({
+      ...(jkt === undefined ? {} : { binding: Object.freeze({ kind: 'dpop' as const, jkt }) }),
       clientId: text('client_id') ?? text('azp'),
       subject: text('sub'),
       scopes: Object.freeze(readScopes(claims, config.scopeClaim)),
@@ -397,24 +451,25 @@ export function createGuard(options: ScopeguardOptions): Guard {
         ) {
           return anonymous
         }
-        return deny('token_missing', challenges.missing)
+        return deny('token_missing', base().missing)
       case 'invalid_request':
         debug('invalid request: %s', found.detail)
-        return deny('request_invalid', challenges.invalidRequest)
+        return deny('request_invalid', base().invalidRequest)
       case 'invalid_token':
         debug('token rejected: %s', found.detail)
-        return deny('token_invalid', challenges.invalidToken, { rejection: found.detail })
+        return deny('token_invalid', base().invalidToken, { rejection: found.detail })
     }
     const cached = cache.peek(found.token)
     if (cached !== undefined) {
       counters.cacheHits++
-      return admit(request, cached)
+      return admit(request, cached, found.scheme ?? 'bearer')
     }
     // Only a token that was never verified is checked against the RFC 6750 b64token syntax:
     // a cached one passed it already.
     if (!isB64Token(found.token)) {
       debug('token rejected: malformed')
-      return deny('token_invalid', challenges.invalidToken, { rejection: 'malformed' })
+      // As for a credential rejected on sight (too large): the DPoP scheme only where required.
+      return deny('token_invalid', base().invalidToken, { rejection: 'malformed' })
     }
     const { value, hit } = cache.get(
       found.token,
@@ -422,14 +477,46 @@ export function createGuard(options: ScopeguardOptions): Guard {
       cacheUntil,
     )
     if (hit) counters.cacheHits++
-    return value.then((auth) => admit(request, auth), denyFor)
+    const scheme = found.scheme ?? 'bearer'
+    return value.then(
+      (auth) => admit(request, auth, scheme),
+      (error: unknown) => denyFor(error, base(scheme)),
+    )
   }
 
   /**
-   * A verified caller, checked per request for what the cache cannot hold: the certificate
-   * a bound token needs, and the store's snapshot (revocations, kill switch, elevations).
+   * A verified caller, checked per request for what the cache cannot hold: the DPoP proof
+   * (only for a `DPoP` request, a DPoP-bound token or where DPoP is required: a plain bearer
+   * request costs a few comparisons and stays synchronous), the certificate a bound token
+   * needs, and the store's snapshot (revocations, kill switch, elevations).
    */
-  const admit = (request: ScopeguardRequest, auth: AuthInfo): Decision => {
+  const admit = (
+    request: ScopeguardRequest,
+    auth: AuthInfo,
+    scheme: 'bearer' | 'dpop',
+  ): Decision | Promise<Decision> => {
+    if (
+      checkDpop !== undefined &&
+      (scheme === 'dpop' || auth.binding !== undefined || dpop?.mode === 'required')
+    ) {
+      const refused = checkDpop(request, scheme, auth)
+      if (refused instanceof Promise) {
+        return refused.then(
+          (proofRefused) => proofRefused ?? admitChecked(request, auth, scheme),
+          (error: unknown) => denyFor(error, base(scheme)),
+        )
+      }
+      if (refused !== undefined) return refused
+    }
+    return admitChecked(request, auth, scheme)
+  }
+
+  /** {@link admit} after the DPoP check: certificate binding, then the store's state. */
+  const admitChecked = (
+    request: ScopeguardRequest,
+    auth: AuthInfo,
+    scheme: 'bearer' | 'dpop',
+  ): Decision => {
     const thumbprint = auth.token.certificateThumbprint
     if (thumbprint !== undefined) {
       // RFC 8705 §3: the token works only over a connection with the certificate it is bound to.
@@ -437,13 +524,18 @@ export function createGuard(options: ScopeguardOptions): Guard {
       if (!matchesThumbprint(thumbprint, certificate)) {
         const rejection = certificate === undefined ? 'certificate_missing' : 'certificate_mismatch'
         debug('token refused: %s', rejection)
-        return deny('token_invalid', challenges.invalidToken, { rejection, auth })
+        return deny('token_invalid', refusalsFor(auth).invalidToken, { rejection, auth })
       }
     }
     if (auth.clientId !== undefined) store.touch?.(auth.clientId, clock())
     const state = store.snapshot()
-    if (!state.empty) return applyState(state, auth)
-    return { allowed: true, status: 200, reason: 'allowed', auth }
+    const decision: Decision = state.empty
+      ? { allowed: true, status: 200, reason: 'allowed', auth }
+      : applyState(state, auth)
+    // RFC 9449 §8.2: a fresh nonce with every answer to a DPoP request, when nonces are on.
+    if (scheme === 'dpop' && decision.allowed && dpop?.nonce !== undefined)
+      return { ...decision, headers: dpop.nonce.current(clock()).headers }
+    return decision
   }
 
   /** Revocations, the kill switch and elevation grants, read from the store's local snapshot. */
@@ -465,7 +557,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
     ) {
       debug('token refused: revoked%s', killed ? ' (kill switch)' : '')
       // The caller is known (the token itself was valid): the audit trail says whose token it was.
-      return deny('token_invalid', challenges.invalidToken, { rejection: 'revoked', auth })
+      return deny('token_invalid', refusalsFor(auth).invalidToken, { rejection: 'revoked', auth })
     }
     const grants = [...state.grants.values()].filter(
       (g) =>
@@ -488,10 +580,10 @@ export function createGuard(options: ScopeguardOptions): Guard {
     return { allowed: true, status: 200, reason: 'allowed', auth: elevated }
   }
 
-  const denyFor = (error: unknown): Decision => {
+  const denyFor = (error: unknown, refusal: Challenges | DpopChallenges): Decision => {
     if (error instanceof TokenInvalidError) {
       debug('token rejected: %s %O', error.reason, error.cause)
-      return deny('token_invalid', challenges.invalidToken, {
+      return deny('token_invalid', refusal.invalidToken, {
         rejection: error.reason,
         cause: error,
       })
@@ -502,7 +594,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
     }
     // Anything else (a bug, a key of the wrong type, …) refuses the token; it never becomes a 500.
     debug('unexpected verification error: %O', error)
-    return deny('token_invalid', challenges.invalidToken, { rejection: 'malformed', cause: error })
+    return deny('token_invalid', refusal.invalidToken, { rejection: 'malformed', cause: error })
   }
 
   const authorize = (
@@ -529,7 +621,8 @@ export function createGuard(options: ScopeguardOptions): Guard {
     }
     const missing = missingScopes(requirement, granted)
     debug('insufficient scope for %s: missing %o', requirement.source, missing)
-    const decision = deny('scope_insufficient', challenges.insufficientScope(requirement), {
+    const refusals = refusalsFor(auth)
+    const decision = deny('scope_insufficient', refusals.insufficientScope(requirement), {
       missingScopes: missing,
       auth,
       violations: [
@@ -561,7 +654,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
       expected: { acr: requirement.acr ?? null, maxAge: requirement.maxAge ?? null },
       seen: { acr: auth.claims['acr'] ?? null, auth_time: auth.claims['auth_time'] ?? null },
     }
-    const response = challenges.insufficientAuthentication(requirement, failed)
+    const response = refusalsFor(auth).insufficientAuthentication(requirement, failed)
     return report(
       deny('authentication_insufficient', response, { auth, violations: [violation] }),
       context,
@@ -578,22 +671,45 @@ export function createGuard(options: ScopeguardOptions): Guard {
         ? anonymous
         : { allowed: true, status: 200, reason: 'allowed', auth }
     const policy = policySource.current()
-    const decision = decideRoute(policy, route, auth, challenges, clock)
-    const requirement = findRule(policy, route)?.requirement
+    const where: DecisionContext = {
+      method: context?.method ?? route.method,
+      path: context?.path,
+      route: route.template,
+    }
+    const rule = findRule(policy, route)
+    // A public rule lets anyone through; its route is not judged on DPoP either.
+    const refused = rule?.public === true ? undefined : judgeRouteDpop(rule?.dpop, auth)
+    if (refused !== undefined)
+      return report(refused, { ...where, required: rule?.requirement?.source })
+    const decision = decideRoute(policy, route, auth, refusalsFor(auth), clock)
+    const requirement = rule?.requirement
     const used =
       decision.allowed && auth !== undefined && requirement !== undefined
         ? usedScopes(policy, requirement, auth)
         : []
-    return report(
-      decision,
-      {
-        method: context?.method ?? route.method,
-        path: context?.path,
-        route: route.template,
-        required: requirement?.source,
-      },
-      used,
-    )
+    return report(decision, { ...where, required: requirement?.source }, used)
+  }
+
+  /**
+   * A route rule's `dpop` (else the guard's mode) against how the request authenticated:
+   * `required` refuses a bearer token, `disabled` a DPoP-bound one (RFC 9449 §7.1).
+   */
+  const judgeRouteDpop = (
+    mode: DpopMode | undefined,
+    auth: AuthInfo | undefined,
+  ): Decision | undefined => {
+    const effective = mode ?? dpop?.mode ?? 'disabled'
+    if (auth === undefined) return undefined // the rule decides (public, or token_missing)
+    const bound = auth.binding?.kind === 'dpop'
+    if (effective === 'required' && !bound) {
+      return deny('token_invalid', challenges.dpop?.invalidToken ?? challenges.invalidToken, {
+        rejection: 'dpop_required',
+        auth,
+      })
+    }
+    if (effective === 'disabled' && bound)
+      return deny('token_invalid', challenges.invalidToken, { rejection: 'dpop_disabled', auth })
+    return undefined
   }
 
   return {

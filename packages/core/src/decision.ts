@@ -14,6 +14,8 @@ export type DecisionReason =
   | 'route_unmapped'
   | 'policy_denied'
   | 'verifier_unavailable'
+  | 'proof_invalid'
+  | 'nonce_required'
 
 /** Kinds of policy violation. */
 export type ViolationType =
@@ -47,6 +49,8 @@ export interface Allow {
   readonly auth: AuthInfo | undefined
   /** Violations recorded without denying (monitor mode, alerts). */
   readonly violations?: readonly Violation[]
+  /** Headers to add to the response: a fresh `DPoP-Nonce` when DPoP nonces are on. */
+  readonly headers?: Readonly<Record<string, string>>
 }
 
 /**
@@ -90,6 +94,8 @@ const CODES = {
   route_unmapped: ['ERR_SG_ROUTE_UNMAPPED', 'insufficient_scope'],
   policy_denied: ['ERR_SG_POLICY_DENIED', 'insufficient_scope'],
   verifier_unavailable: ['ERR_SG_UNAVAILABLE', undefined],
+  proof_invalid: ['ERR_SG_DPOP_PROOF_INVALID', 'invalid_dpop_proof'],
+  nonce_required: ['ERR_SG_DPOP_NONCE', 'use_dpop_nonce'],
 } as const satisfies Record<Deny['reason'], readonly [string, OAuthErrorCode | undefined]>
 
 /** Builds a denial from a prebuilt response. */

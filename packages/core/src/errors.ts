@@ -5,11 +5,17 @@
  */
 
 /**
- * The OAuth 2.0 error codes a resource server returns: those of RFC 6750 §3.1, and RFC 9470's
- * `insufficient_user_authentication` (step-up authentication).
+ * The OAuth 2.0 error codes a resource server returns: those of RFC 6750 §3.1, RFC 9470's
+ * `insufficient_user_authentication` (step-up authentication), and RFC 9449 §7.1 and §12.2
+ * for DPoP (`invalid_dpop_proof`, `use_dpop_nonce`).
  */
 export type OAuthErrorCode =
-  'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'insufficient_user_authentication'
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'insufficient_user_authentication'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
 
 /** Base class of every error scopeguard throws or returns. */
 export class ScopeguardError extends Error {
@@ -86,6 +92,22 @@ export type TokenRejection =
   | 'certificate_missing'
   | 'certificate_mismatch'
   | 'lifetime_too_long'
+  | DpopRejection
+
+/** Why a DPoP request (RFC 9449) was refused; see docs/dpop.md. */
+export type DpopRejection =
+  | 'dpop_required'
+  | 'dpop_unbound'
+  | 'dpop_disabled'
+  | 'dpop_proof_missing'
+  | 'dpop_proof_invalid'
+  | 'dpop_htm_mismatch'
+  | 'dpop_htu_mismatch'
+  | 'dpop_iat_invalid'
+  | 'dpop_ath_mismatch'
+  | 'dpop_jkt_mismatch'
+  | 'dpop_replay'
+  | 'dpop_nonce_invalid'
 
 /** Thrown by token verification: the token cannot be accepted (401 `invalid_token`). */
 export class TokenInvalidError extends ScopeguardError {

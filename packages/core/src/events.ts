@@ -35,6 +35,8 @@ export interface DecisionEvent {
   readonly violations: readonly Violation[]
   /** Scopes the caller held only through an active elevation grant. */
   readonly elevated: readonly string[]
+  /** The key a DPoP-bound token is bound to (`cnf.jkt`); absent for bearer tokens. */
+  readonly binding?: { readonly kind: 'dpop'; readonly jkt: string }
 }
 
 /** A policy was loaded, replaced by a new version, or a new version was rejected. */

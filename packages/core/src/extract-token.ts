@@ -8,11 +8,18 @@ export interface TokenTransports {
   readonly formBody: boolean
   /** §2.3 URI query parameter `access_token`; off unless enabled. */
   readonly query: boolean
+  /** RFC 9449 §7.1 `Authorization: DPoP`; off unless given (the guard sets it unless DPoP is disabled). */
+  readonly dpop?: boolean
 }
 
 /** Result of looking for a bearer token in a request. */
 export type Extraction =
-  | { readonly kind: 'token'; readonly token: string }
+  | {
+      readonly kind: 'token'
+      readonly token: string
+      /** `dpop` for `Authorization: DPoP` (RFC 9449 §7.1); absent for bearer tokens. */
+      readonly scheme?: 'dpop'
+    }
   | { readonly kind: 'none' }
   | { readonly kind: 'invalid_request'; readonly detail: string }
   | { readonly kind: 'invalid_token'; readonly detail: 'malformed' | 'too_large' }
@@ -57,7 +64,7 @@ export function findToken(
     return { kind: 'invalid_request', detail: 'more than one Authorization header' }
   }
   if (header !== undefined) {
-    const fromHeader = parseAuthorization(header, maxLength)
+    const fromHeader = parseAuthorization(header, maxLength, transports.dpop === true)
     if (fromHeader.kind !== 'none') found.push(fromHeader)
   }
   if (transports.query && request.query) {
@@ -92,20 +99,50 @@ function readAuthorization(request: ScopeguardRequest): string | 'duplicate' | u
   return value as string | undefined
 }
 
-function parseAuthorization(value: string, maxLength: number): Extraction {
+function parseAuthorization(value: string, maxLength: number, dpop: boolean): Extraction {
   const space = value.indexOf(' ')
-  const scheme = space === -1 ? value : value.slice(0, space)
-  if (scheme.toLowerCase() !== 'bearer') return NONE
+  const scheme = (space === -1 ? value : value.slice(0, space)).toLowerCase()
+  if (scheme !== 'bearer' && !(dpop && scheme === 'dpop')) return NONE
   // The header is rejected on size before anything else looks at it.
-  if (value.length > maxLength + 7) return { kind: 'invalid_token', detail: 'too_large' }
+  if (value.length > maxLength + scheme.length + 1)
+    return { kind: 'invalid_token', detail: 'too_large' }
   const credentials = space === -1 ? '' : value.slice(space + 1)
-  return checkToken(credentials, maxLength)
+  return checkToken(credentials, maxLength, scheme as 'bearer' | 'dpop')
 }
 
-function checkToken(token: string, maxLength: number): Extraction {
+function checkToken(
+  token: string,
+  maxLength: number,
+  scheme: 'bearer' | 'dpop' = 'bearer',
+): Extraction {
   if (token.length > maxLength) return { kind: 'invalid_token', detail: 'too_large' }
   if (token.length === 0) return { kind: 'invalid_token', detail: 'malformed' }
-  return { kind: 'token', token }
+  return scheme === 'dpop' ? { kind: 'token', token, scheme } : { kind: 'token', token }
+}
+
+/**
+ * The `DPoP` proof header of a request (RFC 9449 §4.1): its value, `'duplicate'` when the
+ * request has more than one (§4.3 allows exactly one), or undefined.
+ *
+ * @example
+ * readDpopHeader({ method: 'GET', headers: { dpop: 'eyJ…' } }) // => 'eyJ…'
+ */
+export function readDpopHeader(request: ScopeguardRequest): string | 'duplicate' | undefined {
+  const raw = request.rawHeaders
+  if (raw) {
+    let value: string | undefined
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]
+      if (name !== undefined && name.length === 4 && name.toLowerCase() === 'dpop') {
+        if (value !== undefined) return 'duplicate'
+        value = raw[i + 1] ?? ''
+      }
+    }
+    return value
+  }
+  const value = request.headers['dpop']
+  if (Array.isArray(value)) return value.length > 1 ? 'duplicate' : value[0]
+  return value as string | undefined
 }
 
 /** Whether a token has the RFC 6750 §2.1 b64token syntax. */

@@ -6,7 +6,7 @@ export {
   type GuardStats,
   type SharedInventory,
 } from './create-guard.js'
-export type { ResourceMetadataOptions, ScopeguardOptions } from './options.js'
+export type { DpopOptions, ResourceMetadataOptions, ScopeguardOptions } from './options.js'
 export {
   certificateThumbprint,
   peerCertificate,
@@ -17,9 +17,9 @@ export type {
   ProtectedResourceMetadata,
   ResourceMetadataEndpoint,
 } from './resource-metadata.js'
-export { DEFAULT_ALGORITHMS } from './options.js'
+export { DEFAULT_ALGORITHMS, DEFAULT_DPOP_ALGORITHMS } from './options.js'
 export type { ScopeguardRequest } from './request.js'
-export type { AuthInfo, TokenInfo } from './auth-info.js'
+export type { AuthInfo, TokenBinding, TokenInfo } from './auth-info.js'
 export type { Claims } from './claims.js'
 export {
   toRequestError,
@@ -34,10 +34,25 @@ export {
   ScopeguardRequestError,
   TokenInvalidError,
   VerifierUnavailableError,
+  type DpopRejection,
   type OAuthErrorCode,
   type TokenRejection,
 } from './errors.js'
-export { extractToken, type Extraction, type TokenTransports } from './extract-token.js'
+export {
+  extractToken,
+  readDpopHeader,
+  type Extraction,
+  type TokenTransports,
+} from './extract-token.js'
+export { createReplayCache, type ReplayCache } from './dpop/replay-cache.js'
+export { createNonceSource, type CurrentNonce, type NonceSource } from './dpop/nonce.js'
+export {
+  normalizeHtu,
+  verifyDpopProof,
+  type CheckedProof,
+  type DpopPolicy,
+  type ProofRequest,
+} from './dpop/verify-proof.js'
 export {
   compileRequirement,
   missingScopes,
@@ -81,6 +96,7 @@ export {
   type PolicyProblem,
   type RouteCondition,
   type RouteRuleObject,
+  type DpopMode,
   type StepUpRequirement,
   type UnknownClientAction,
 } from './policy/types.js'
@@ -135,4 +151,10 @@ export {
   type RevokeRequest,
   type Target,
 } from './store/lifecycle.js'
-export { createChallenges, type Challenges, type DenialResponse } from './responses.js'
+export {
+  createChallenges,
+  type ChallengeSettings,
+  type Challenges,
+  type DenialResponse,
+  type DpopChallenges,
+} from './responses.js'

@@ -138,7 +138,56 @@ export interface ScopeguardOptions {
   maxTokenLifetime?: number
   /** The clock, in epoch milliseconds. Default `Date.now`. */
   clock?: () => number
+  /**
+   * DPoP (RFC 9449): sender-constrained tokens proven with a `DPoP` proof per request. On by
+   * default in `allowed` mode: plain bearer tokens still work, and a DPoP-bound token
+   * (`cnf.jkt`) is accepted only with a valid proof. See docs/dpop.md.
+   */
+  dpop?: DpopOptions
 }
+
+/** DPoP options (RFC 9449). See docs/dpop.md. */
+export interface DpopOptions {
+  /**
+   * `allowed` (default): bearer and DPoP tokens; `required`: DPoP only (a bearer token gets
+   * 401 with the `DPoP` challenge); `disabled`: no DPoP processing at all (any `cnf`-bound
+   * token is refused, the `DPoP` scheme counts as no token). A policy's route rule can
+   * override it per route (`dpop: required | allowed | disabled`).
+   */
+  mode?: 'disabled' | 'allowed' | 'required'
+  /** Accepted proof algorithms (asymmetric only). Default: ES256, ES384, ES512, PS256…PS512, RS256…RS512, EdDSA, Ed25519. */
+  algorithms?: readonly string[]
+  /** Seconds a proof is accepted after its `iat` (plus `clockTolerance` either way). Default 60. */
+  iatWindow?: number
+  /**
+   * Server-provided nonces (RFC 9449 §9): a proof must carry a nonce this API issued, else 401
+   * `use_dpop_nonce` with a fresh `DPoP-Nonce` header. Nonces are stateless (HMAC of a time
+   * bucket): every instance with the same `secret` accepts them. `true` uses a random
+   * secret of this process (one instance only).
+   */
+  nonce?: true | { secret?: string | Uint8Array; lifetime?: number }
+  /**
+   * The public origin of this API (`https://api.example.com`), to check a proof's `htu`
+   * against instead of the protocol and host the framework reports (Express `trust proxy`,
+   * Koa `app.proxy`). Set it when a proxy in front rewrites the host or protocol.
+   */
+  origin?: string
+}
+
+/** Default accepted DPoP proof algorithms: asymmetric only (RFC 9449 §3). */
+export const DEFAULT_DPOP_ALGORITHMS = Object.freeze([
+  'ES256',
+  'ES384',
+  'ES512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'EdDSA',
+  'Ed25519',
+])
 
 /**
  * Members of the RFC 9728 metadata document that scopeguard cannot derive. `resource`,

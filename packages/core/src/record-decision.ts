@@ -67,5 +67,6 @@ export function recordDecision(
     rejection: decision.allowed ? undefined : decision.rejection,
     violations,
     elevated: auth?.elevation?.scopes ?? [],
+    ...(auth?.binding === undefined ? {} : { binding: auth.binding }),
   }
 }

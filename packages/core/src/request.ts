@@ -19,6 +19,14 @@ export interface ScopeguardRequest {
   /** The parsed `application/x-www-form-urlencoded` body, when form tokens are enabled. */
   readonly body?: unknown
   /**
+   * The absolute URL of the request as the app sees it (`https://api.example.com/items`),
+   * for the `htu` check of DPoP proofs (RFC 9449 §4.3), read only when a proof is checked.
+   * Adapters compute it only when a `DPoP` header is present (Express) or on first read (Koa,
+   * a getter), from the framework's protocol and host, which honour its own proxy trust
+   * setting (Express `trust proxy`, Koa `app.proxy`). Query and fragment are ignored.
+   */
+  readonly url?: string
+  /**
    * The client certificate of the TLS connection (DER), read lazily, when the guard accepts
    * certificate-bound tokens from the connection (`guard.wantsPeerCertificate`).
    */

@@ -11,6 +11,8 @@ import {
 } from './verify/issuer-metadata.js'
 import { createRemoteKeySource, createStaticKeySource, type GetKey } from './verify/key-source.js'
 import type { JwtPolicy } from './verify/verify-jwt.js'
+import { resolveDpop } from './dpop/resolve-dpop.js'
+import type { DpopPolicy } from './dpop/verify-proof.js'
 
 const HMAC = new Set(['HS256', 'HS384', 'HS512'])
 const KNOWN_ALGORITHMS = new Set([...DEFAULT_ALGORITHMS, ...HMAC])
@@ -47,6 +49,8 @@ export interface ResolvedOptions {
   readonly revocationTtl: number
   readonly clock: () => number
   readonly counters: Counters
+  /** DPoP proof checks; undefined when `dpop.mode` is `disabled`. */
+  readonly dpop: DpopPolicy | undefined
 }
 
 /**
@@ -192,6 +196,7 @@ export function resolveOptions(options: ScopeguardOptions): ResolvedOptions {
     revocationTtl: positive('revocationTtl', options.revocationTtl, 86_400),
     clock,
     counters,
+    dpop: resolveDpop(options.dpop, clockTolerance),
   }
 }
 

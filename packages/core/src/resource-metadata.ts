@@ -72,7 +72,7 @@ export function createResourceMetadata(
   if (settings !== undefined && (settings === null || typeof settings !== 'object')) {
     throw new ScopeguardConfigError('resourceMetadata must be an object, or false to turn it off')
   }
-  const fixed = fixedMembers(config, config.resource, settings ?? {}, options)
+  const fixed = fixedMembers(config, config.resource, settings ?? {})
   const maxAge = settings?.maxAge ?? 3600
   if (!Number.isSafeInteger(maxAge) || maxAge < 0) {
     throw new ScopeguardConfigError('resourceMetadata.maxAge must be a whole number of seconds ≥ 0')
@@ -132,7 +132,6 @@ function fixedMembers(
   config: ResolvedOptions,
   resource: string,
   settings: ResourceMetadataOptions,
-  options: ScopeguardOptions,
 ): Omit<ProtectedResourceMetadata, 'scopes_supported'> {
   const urls = (option: string, values: unknown): string[] => {
     if (!Array.isArray(values) || values.length === 0) {
@@ -170,27 +169,23 @@ function fixedMembers(
     resource_policy_uri: link('resourcePolicyUri', settings.resourcePolicyUri),
     resource_tos_uri: link('resourceTosUri', settings.resourceTosUri),
     tls_client_certificate_bound_access_tokens: config.mtls === undefined ? undefined : true,
-    ...dpopMembers(options),
+    ...dpopMembers(config),
   }
   for (const key of Object.keys(members)) if (members[key] === undefined) delete members[key]
   return members as unknown as Omit<ProtectedResourceMetadata, 'scopes_supported'>
 }
 
 /**
- * DPoP members (RFC 9728 §2, RFC 9449) from a `dpop` option, when the guard has one:
- * `dpop.algorithms` and `dpop.required`. Without it they are omitted.
+ * DPoP members (RFC 9728 §2, RFC 9449 §5.1) from the resolved `dpop` option: the accepted proof
+ * algorithms whenever DPoP is not disabled, and `dpop_bound_access_tokens_required: true` when
+ * `dpop.mode` is `required` (omitted otherwise: RFC 9728's default is false, and a policy rule
+ * may still require DPoP on its own routes). With `dpop.mode: 'disabled'` both are omitted.
  */
-function dpopMembers(options: ScopeguardOptions): Partial<ProtectedResourceMetadata> {
-  const dpop = (options as { dpop?: unknown }).dpop
-  if (dpop === undefined || dpop === false || dpop === null) return {}
-  const { algorithms, required } = (typeof dpop === 'object' ? dpop : {}) as {
-    algorithms?: unknown
-    required?: unknown
-  }
+function dpopMembers(config: ResolvedOptions): Partial<ProtectedResourceMetadata> {
+  const { dpop } = config
+  if (dpop === undefined) return {}
   return {
-    ...(Array.isArray(algorithms)
-      ? { dpop_signing_alg_values_supported: Object.freeze([...(algorithms as string[])]) }
-      : {}),
-    ...(typeof required === 'boolean' ? { dpop_bound_access_tokens_required: required } : {}),
+    dpop_signing_alg_values_supported: Object.freeze([...dpop.algorithms]),
+    ...(dpop.mode === 'required' ? { dpop_bound_access_tokens_required: true } : {}),
   }
 }

@@ -57,6 +57,7 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
   const withCertificate = guard.wantsPeerCertificate
   const admit = (req: Request, res: Response, next: NextFunction, decision: Decision): void => {
     if (!decision.allowed) return send(res, decision)
+    if (decision.headers !== undefined) res.set(decision.headers)
     req.auth = decision.auth
     ;(req as GuardedRequest)[GUARD] = guard
     if (guard.hasPolicy) judgeAtRouteLayer(req, judge)
@@ -146,13 +147,16 @@ function toRequest(
 ): ScopeguardRequest & { readonly path: string } {
   const url = req.originalUrl
   const q = url.indexOf('?')
+  const path = q === -1 ? url : url.slice(0, q)
   return {
     method: req.method,
-    path: q === -1 ? url : url.slice(0, q),
+    path,
     headers: req.headers,
     rawHeaders: req.rawHeaders,
     query: q === -1 ? '' : url.slice(q + 1),
     body: req.body as unknown,
+    // Only for DPoP proofs (htu). req.protocol and req.host follow Express's `trust proxy`.
+    url: req.headers.dpop === undefined ? undefined : `${req.protocol}://${req.host}${path}`,
     ...(withCertificate ? { clientCertificate: () => peerCertificate(req.socket) } : {}),
   }
 }

@@ -67,6 +67,10 @@ class KoaRequest implements ScopeguardRequest {
   get body(): unknown {
     return (this.#ctx.request as { body?: unknown }).body
   }
+  /** Only for DPoP proofs (`htu`): `ctx.protocol` and `ctx.host` follow Koa's `app.proxy`. */
+  get url(): string {
+    return requestUrl(this.#ctx)
+  }
 }
 
 /**
@@ -85,6 +89,7 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
   const withCertificate = guard.wantsPeerCertificate
   const admit = (ctx: Context, next: Next, decision: Decision): Promise<void> | void => {
     if (!decision.allowed) return send(ctx, decision)
+    if (decision.headers !== undefined) ctx.set(decision.headers)
     ctx.state.auth = decision.auth
     ;(ctx as GuardedContext)[GUARD] = guard
     if (guard.hasPolicy) instrumentRouters(ctx, guard, send)
@@ -165,6 +170,13 @@ export function requireAuthentication(requirement: StepUpInput): Middleware {
     if (!decision.allowed) return send(ctx, decision)
     await next()
   }
+}
+
+/** The request URL as the app sees it, without the query (mounts included). */
+function requestUrl(ctx: Context): string {
+  const url = ctx.originalUrl
+  const q = url.indexOf('?')
+  return `${ctx.protocol}://${ctx.host}${q === -1 ? url : url.slice(0, q)}`
 }
 
 function send(ctx: Context, decision: Exclude<Decision, { allowed: true }>): void {

@@ -105,6 +105,8 @@ export function changeKey(change: StoreChange): string {
  * full resync (and one after every reconnect) repairs anything a message missed. When Redis
  * is unreachable the instance keeps enforcing the last known state (or, with `failClosed`,
  * refuses every request), reports it as a `store` event, and reconnects with backoff.
+ * DPoP proof `jti`s are claimed with `SET NX PX` so a replay to another instance is refused;
+ * while Redis is unreachable, DPoP requests get 503 (their replay could not be detected).
  *
  * @example
  * const guard = scopeguard({ issuer, audience, store: redisStore({ url: 'redis://127.0.0.1:6379' }) })
@@ -383,6 +385,20 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
       for (let i = 0; i + 1 < flat.length; i += 2)
         result.set(flat[i] as string, Number(flat[i + 1]))
       return result
+    },
+    async claimOnce(key, ttlMs) {
+      // Never queued while Redis is away: a proof whose replay no instance could see is refused
+      // (the guard answers 503), whatever `failClosed` says for the rest of the state.
+      if (!available) throw new Error('Redis is unavailable: cannot record the DPoP proof')
+      const reply = await client.sendCommand([
+        'SET',
+        `${prefix}once:${key}`,
+        '1',
+        'NX',
+        'PX',
+        String(Math.max(1, Math.ceil(ttlMs))),
+      ])
+      return reply !== null
     },
     onStatus(listener) {
       statusListeners.add(listener)

@@ -21,6 +21,8 @@ export const CHALLENGES = {
   missing: `Bearer realm="${REALM}"`,
   invalidRequest: `Bearer realm="${REALM}", error="invalid_request"`,
   invalidToken: `Bearer realm="${REALM}", error="invalid_token"`,
+  /** `Authorization: DPoP` with a token that is not DPoP-bound (dpop.mode allowed, RFC 9449 §7.1). */
+  dpopInvalidToken: `DPoP realm="${REALM}", algs="ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA Ed25519", error="invalid_token", Bearer realm="${REALM}"`,
   forbidden: `Bearer realm="${REALM}", error="insufficient_scope"`,
   insufficient: (scope: string): string =>
     `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`,

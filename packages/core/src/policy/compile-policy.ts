@@ -58,6 +58,9 @@ export function compilePolicy(
       ]),
     ),
     contracts: compileContracts(document, defaults.mode, close),
+    relaxesDpop: [...routes.values()].some(
+      (route) => route.dpop === 'allowed' || route.dpop === 'disabled',
+    ),
   })
 }
 
@@ -102,6 +105,7 @@ function compileRoutes(
       requirement: object.require === undefined ? undefined : compileRequirement(object.require),
       mode: object.mode ?? defaultMode,
       conditions: object.conditions ?? [],
+      dpop: object.dpop,
       stepUp:
         object.acr === undefined && object.maxAge === undefined
           ? undefined

@@ -14,7 +14,8 @@ export interface PolicyChange {
 /**
  * Classifies every difference between two compiled policies: a route that needs less, a
  * client that may hold more, a contract stage moved up, a route made public, a mode moved
- * from enforce to monitor, default deny relaxed — widening; the reverse — narrowing.
+ * from enforce to monitor, default deny relaxed, a route no longer requiring DPoP — widening;
+ * the reverse — narrowing.
  *
  * @example
  * diffPolicies(before, after).filter((change) => change.kind === 'widening')
@@ -223,6 +224,13 @@ function diffRoute(
     add(
       next.conditions.length < old.conditions.length ? 'widening' : 'neutral',
       'conditions changed',
+    )
+  }
+  if (old.dpop !== next.dpop) {
+    // Only `required` keeps bearer tokens out; the other settings admit them (or the guard decides).
+    add(
+      next.dpop === 'required' ? 'narrowing' : old.dpop === 'required' ? 'widening' : 'neutral',
+      `dpop ${old.dpop ?? '(guard)'} → ${next.dpop ?? '(guard)'}`,
     )
   }
   diffStepUp(old.stepUp, next.stepUp, add)

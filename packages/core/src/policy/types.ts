@@ -24,6 +24,8 @@ export interface RouteRuleObject {
   readonly public?: boolean
   readonly mode?: Mode
   readonly conditions?: readonly RouteCondition[]
+  /** DPoP (RFC 9449) on this route, instead of the guard's `dpop.mode`. */
+  readonly dpop?: DpopMode
   /** Step-up (RFC 9470): the token's `acr` must be one of these authentication context classes. */
   readonly acr?: readonly string[]
   /** Step-up (RFC 9470): the token's `auth_time` must be at most this many seconds ago. */
@@ -39,6 +41,9 @@ export interface StepUpRequirement {
   readonly acr: readonly string[] | undefined
   readonly maxAge: number | undefined
 }
+
+/** Whether a route takes DPoP-bound requests: only (`required`), too (`allowed`), or not (`disabled`). */
+export type DpopMode = 'required' | 'allowed' | 'disabled'
 
 /** The policy document as written (YAML or JSON), after schema validation. */
 export interface PolicyDocument {
@@ -137,6 +142,8 @@ export interface CompiledRoute {
   readonly requirement: ScopeRequirement | undefined
   readonly mode: Mode
   readonly conditions: readonly RouteCondition[]
+  /** The rule's own DPoP mode; undefined: the guard's `dpop.mode`. */
+  readonly dpop: DpopMode | undefined
   /** The route's step-up requirement (`acr`, `maxAge`), if it has one. */
   readonly stepUp: StepUpRequirement | undefined
 }
@@ -184,4 +191,6 @@ export interface CompiledPolicy {
   readonly clients: ReadonlyMap<string, CompiledClient>
   /** Contracts by client id. */
   readonly contracts: ReadonlyMap<string, CompiledContract>
+  /** Whether a route rule lets bearer tokens through (`dpop: allowed | disabled`), which a guard-wide `required` then leaves to the rules. */
+  readonly relaxesDpop: boolean
 }

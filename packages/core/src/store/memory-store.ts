@@ -1,3 +1,4 @@
+import { createReplayCache } from '../dpop/replay-cache.js'
 import { applyChange, buildSnapshot } from './snapshot.js'
 import {
   addUsage,
@@ -15,11 +16,15 @@ import {
  * themselves at their `until` / `expiresAt` (a grant's expiry is announced as an `ungrant`
  * change, which the guard reports as an `elevation_expired` event).
  *
+ * DPoP proof `jti`s (`claimOnce`) are kept for their window, at most `replayEntries` at once
+ * (default 100,000); beyond that, DPoP requests get 503 until entries expire.
+ *
  * @example
  * const guard = scopeguard({ issuer, audience, store: memoryStore() })
  */
-export function memoryStore(options: { clock?: () => number } = {}): Store {
+export function memoryStore(options: { clock?: () => number; replayEntries?: number } = {}): Store {
   const clock = options.clock ?? Date.now
+  const replays = createReplayCache(options.replayEntries ?? 100_000, clock)
   const state = {
     revocations: new Map<string, Revocation>(),
     grants: new Map<string, ElevationGrant>(),
@@ -75,6 +80,7 @@ export function memoryStore(options: { clock?: () => number } = {}): Store {
       seen.set(clientId, at)
     },
     lastSeen: () => Promise.resolve(new Map(seen)),
+    claimOnce: (key, ttlMs) => replays.claimOnce(key, ttlMs),
     subscribe(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
@@ -82,6 +88,7 @@ export function memoryStore(options: { clock?: () => number } = {}): Store {
     close() {
       for (const timer of timers.values()) clearTimeout(timer)
       timers.clear()
+      replays.clear()
       return Promise.resolve()
     },
   }

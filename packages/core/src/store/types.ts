@@ -70,6 +70,13 @@ export interface Store {
   touch?(clientId: string, at: number): void
   /** When each client was last seen, by any instance sharing the store (epoch ms). */
   lastSeen?(): Promise<ReadonlyMap<string, number>>
+  /**
+   * Records a one-time key (a DPoP proof `jti`, RFC 9449 §11.1) for `ttlMs` on every instance
+   * sharing the store: true the first time, false while it is recorded (a replay). Throws (or
+   * rejects) when it cannot record it (backend unreachable, cache full): the guard then
+   * answers 503. Without it, the guard keeps proof `jti`s in this process only.
+   */
+  claimOnce?(key: string, ttlMs: number): boolean | Promise<boolean>
   /** For shared stores: reports when the backend becomes unreachable, reachable again, or resynced. */
   onStatus?(listener: (status: StoreStatus) => void): () => void
   close(): Promise<void>
