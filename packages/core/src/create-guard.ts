@@ -12,8 +12,10 @@ import { missingScopes, satisfies, type ScopeRequirement } from './scopes/compil
 import { readScopes } from './scopes/read-scopes.js'
 import {
   decideRoute,
+  decideUnrouted,
   expandScopes,
   findRule,
+  UNROUTED,
   usedScopes,
   type DispatchedRoute,
 } from './policy/decide-route.js'
@@ -94,6 +96,17 @@ export interface Guard {
     route: DispatchedRoute,
     context?: DecisionContext,
   ): Decision
+  /**
+   * Judges, by the policy, a request that no route the adapter can see will dispatch (a
+   * handler mounted outside the routers, static files, or no handler at all): by the rules
+   * whose method and template match its path, else as unmapped. Nothing is recorded yet: the
+   * adapter calls `record()` when the request is denied here, or when it was answered without
+   * any route judging it. Without a policy every request is allowed here.
+   */
+  judgeUnrouted(
+    auth: AuthInfo | undefined,
+    request: { readonly method: string; readonly path: string },
+  ): UnroutedJudgment
   /** The loaded policy's version and file, if there is a policy. */
   policy(): { version: string; file: string | undefined } | undefined
   /** Reloads the policy file now (it is also reloaded when the file changes). */
@@ -129,6 +142,13 @@ export interface Guard {
   flush(): Promise<void>
   /** Stops watching the policy file, flushes events (within `deadlineMs`, default 5,000) and closes sinks. */
   close(deadlineMs?: number): Promise<void>
+}
+
+/** The decision about a request that no route dispatched, and how to record it (once). */
+export interface UnroutedJudgment {
+  readonly decision: Decision
+  /** Writes the decision to metrics and the audit trail; later calls do nothing. */
+  record(): void
 }
 
 /**
@@ -473,12 +493,55 @@ export function createGuard(options: ScopeguardOptions): Guard {
     return report(decision, { ...where, required: requirement?.source }, used)
   }
 
+  const judgeUnrouted = (
+    auth: AuthInfo | undefined,
+    request: { readonly method: string; readonly path: string },
+  ): UnroutedJudgment => {
+    if (policySource === undefined) {
+      const decision: Decision =
+        auth === undefined ? anonymous : { allowed: true, status: 200, reason: 'allowed', auth }
+      return { decision, record: () => undefined }
+    }
+    const policy = policySource.current()
+    const { decision, rule } = decideUnrouted(
+      policy,
+      request.method,
+      request.path,
+      auth,
+      challenges,
+    )
+    let recorded = false
+    return {
+      decision,
+      record: () => {
+        if (recorded) return
+        recorded = true
+        const requirement = rule?.requirement
+        const used =
+          decision.allowed && auth !== undefined && requirement !== undefined
+            ? usedScopes(policy, requirement, auth)
+            : []
+        report(
+          decision,
+          {
+            method: request.method,
+            path: request.path,
+            route: rule?.path ?? UNROUTED,
+            required: requirement?.source,
+          },
+          used,
+        )
+      },
+    }
+  }
+
   return {
     optional: config.optional,
     hasPolicy: policySource !== undefined,
     authenticate,
     authorize,
     judgeRoute,
+    judgeUnrouted,
     policy: () => {
       const policy = policySource?.current()
       return policy === undefined ? undefined : { version: policy.version, file: policy.file }

@@ -5,6 +5,7 @@ export {
   type GuardControls,
   type GuardStats,
   type SharedInventory,
+  type UnroutedJudgment,
 } from './create-guard.js'
 export type { ScopeguardOptions } from './options.js'
 export { DEFAULT_ALGORITHMS } from './options.js'
@@ -42,7 +43,13 @@ export type { Violation, ViolationType } from './decision.js'
 export type { DecisionEvent, PolicyEvent, ScopeguardEvent } from './events.js'
 export type { DecisionContext } from './record-decision.js'
 export { compilePolicy, policyVersion } from './policy/compile-policy.js'
-export { decideRoute, expandScopes, findRule, type DispatchedRoute } from './policy/decide-route.js'
+export {
+  decideRoute,
+  decideUnrouted,
+  expandScopes,
+  findRule,
+  type DispatchedRoute,
+} from './policy/decide-route.js'
 export { diffPolicies, type PolicyChange } from './policy/diff-policy.js'
 export { createTemplateMatcher, type TemplateMatcher } from './policy/match-template.js'
 export {
@@ -58,6 +65,7 @@ export {
   type CompiledContract,
   type CompiledPolicy,
   type CompiledRoute,
+  type MatchedRule,
   type Mode,
   type OverScopeAction,
   type PolicyDocument,

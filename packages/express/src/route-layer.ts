@@ -13,6 +13,7 @@ interface LayerLike {
   route?: RouteLike
   rawPath?: unknown
   handle?: { stack?: LayerLike[] }
+  match(path: string): { path: string } | false
 }
 interface RouterLike {
   stack: LayerLike[]
@@ -46,13 +47,49 @@ const placements = new WeakMap<Application, WeakMap<RouteLike, Placement[]>>()
  * always the rule of the route whose handlers are about to run — with its full template,
  * mount prefixes included — whichever path, method override or `next('route')` led there.
  * Requests that did not pass a policy guard are dispatched untouched.
+ *
+ * A request that no route of the app can take (it would be answered by middleware mounted
+ * outside the routers, static files, a sub-app, or nobody) is judged here, now, by the policy
+ * (`guard.judgeUnrouted`). Returns false when that denied the request (it is answered).
  */
-export function judgeAtRouteLayer(req: Request, judge: RouteJudge): void {
+export function judgeAtRouteLayer(req: Request, res: Response, judge: RouteJudge): boolean {
   // The app the guard is installed on: routes are placed from its router, also when they
   // run inside a sub-app (where `req.app` is the sub-app).
   judges.set(req, { ...judge, app: req.app })
   const router = (req.app as Application & { router?: RouterLike }).router
-  if (router === undefined) return
+  if (router !== undefined) patchDispatch(router)
+  if (router !== undefined && takenByRoute(router.stack, appPath(req), req.method)) return true
+  return judgeUnrouted(req, res, judge)
+}
+
+/**
+ * Judges a request no visible route takes. A denial is answered and recorded now; an allowed
+ * request goes on, and its decision is recorded when it is answered, unless a route (of a
+ * sub-app, which the walk cannot see into) judged it meanwhile.
+ */
+function judgeUnrouted(req: Request, res: Response, judge: RouteJudge): boolean {
+  // Policy templates name full paths, mount prefixes included.
+  const path = req.baseUrl + req.path
+  const judgment = judge.guard.judgeUnrouted(req.auth, { method: req.method, path })
+  if (!judgment.decision.allowed) {
+    judgment.record()
+    judge.send(res, judgment.decision)
+    return false
+  }
+  // Recorded as the response starts (or the connection closes first), unless a route judged it.
+  const settle = (): void => {
+    if (!judgedTemplates.has(req)) judgment.record()
+  }
+  const writeHead = res.writeHead
+  res.writeHead = function (this: Response, ...args: unknown[]) {
+    settle()
+    return (writeHead as (...args: unknown[]) => Response).apply(this, args)
+  } as Response['writeHead']
+  res.once('close', settle)
+  return true
+}
+
+function patchDispatch(router: RouterLike): void {
   const proto = routePrototype(router)
   if (patched.has(proto)) return
   patched.add(proto)
@@ -74,6 +111,59 @@ export function judgeAtRouteLayer(req: Request, judge: RouteJudge): void {
     if (!decision.allowed) return found.send(res, decision)
     return original.call(this, req, res, done)
   }
+}
+
+/**
+ * The request's path from the root of the guard's app, as its router matches it: the mount
+ * prefixes the router took off so far and the rest of the (possibly rewritten) URL. In a
+ * sub-app, `req.baseUrl` starts with the sub-app's own mount path, so the walk starts at the
+ * rest (a guard installed at the sub-app's root, the usual place).
+ */
+function appPath(req: Request): string | undefined {
+  const rest = req.path as string | undefined
+  if (rest === undefined) return undefined
+  const nested = (req.app as Application & { parent?: unknown }).parent !== undefined
+  return nested || req.baseUrl === '' ? rest : req.baseUrl + rest
+}
+
+/**
+ * Whether a route of this stack (nested routers included) would take the request, matched
+ * as the router matches it: each layer's own matcher, the mount prefix taken off for a
+ * nested router, the route's `_handlesMethod`. Middleware is passed over; a mounted sub-app
+ * cannot be seen into, so its routes do not count (the request is judged by the policy now,
+ * and again by the route's rule if a sub-app route dispatches it).
+ */
+function takenByRoute(
+  stack: readonly LayerLike[],
+  path: string | undefined,
+  method: string,
+): boolean {
+  if (path === undefined) return false
+  for (const layer of stack) {
+    let match: { path: string } | false
+    try {
+      match = layer.match(path)
+    } catch {
+      continue // the router forwards a decoding error: no route runs for this layer
+    }
+    if (match === false) continue
+    if (layer.route !== undefined) {
+      if (layer.route._handlesMethod(method)) return true
+    } else if (Array.isArray(layer.handle?.stack)) {
+      if (takenByRoute(layer.handle.stack, trimPrefix(path, match.path), method)) return true
+    }
+  }
+  return false
+}
+
+/** The path a nested router sees below a mount prefix, as the router trims it; undefined if it would not enter. */
+function trimPrefix(path: string, prefix: string): string | undefined {
+  if (prefix.length === 0) return path
+  if (!path.startsWith(prefix)) return undefined
+  const next = path[prefix.length]
+  if (next !== undefined && next !== '/') return undefined
+  const rest = path.slice(prefix.length)
+  return rest.startsWith('/') ? rest : `/${rest}`
 }
 
 /** The template the route layer judged this request by, for `requireScopes` records. */

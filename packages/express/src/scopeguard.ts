@@ -53,7 +53,7 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
     if (!decision.allowed) return void send(res, decision)
     req.auth = decision.auth
     guards.set(req, guard)
-    if (guard.hasPolicy) judgeAtRouteLayer(req, judge)
+    if (guard.hasPolicy && !judgeAtRouteLayer(req, res, judge)) return
     next()
   }
   return Object.assign(middleware, { guard, ...guardControls(guard) })

@@ -10,6 +10,9 @@ interface LayerLike {
 }
 interface RouterLike {
   stack: LayerLike[]
+  match?(path: string, method: string): { route: boolean }
+  matchHost?(host: string): boolean
+  opts?: { routerPath?: string }
 }
 
 const ENFORCER = Symbol.for('scopeguard.routeEnforcer')
@@ -17,6 +20,46 @@ const ENFORCER = Symbol.for('scopeguard.routeEnforcer')
 const seen = new WeakMap<Koa, { middleware: number; layers: number }>()
 /** Per router: how many layers were last instrumented. */
 const instrumented = new WeakMap<RouterLike, number>()
+/** Requests a route layer judged. */
+const judged = new WeakSet<Context>()
+
+/**
+ * Judges a request with a policy: by the rule of every route layer that runs (see
+ * {@link instrumentRouters}), or — when no route of the app's @koa/router routers takes its
+ * method and path, so that plain middleware, static files or nobody would answer it — by the
+ * policy, now (`guard.judgeUnrouted`). A denial is answered at once; an allowed request goes
+ * on, and its decision is recorded once it is answered, unless a route (of a router the guard
+ * cannot see, such as one inside koa-compose) judged it meanwhile.
+ */
+export async function judgeRequest(
+  ctx: Context,
+  next: Next,
+  guard: Guard,
+  send: (ctx: Context, decision: Exclude<Decision, { allowed: true }>) => void,
+): Promise<void> {
+  const routers = instrumentRouters(ctx, guard, send)
+  if (routers.some((router) => takesRoute(router, ctx))) return next()
+  const judgment = guard.judgeUnrouted(ctx.state.auth as AuthInfo | undefined, {
+    method: ctx.method,
+    path: ctx.path,
+  })
+  if (!judgment.decision.allowed) {
+    judgment.record()
+    return send(ctx, judgment.decision)
+  }
+  try {
+    await next()
+  } finally {
+    if (!judged.has(ctx)) judgment.record()
+  }
+}
+
+/** Whether this router would dispatch the request to a route, by its own host and path matching. */
+function takesRoute(router: RouterLike, ctx: Context): boolean {
+  if (router.match === undefined) return false
+  if (router.matchHost !== undefined && !router.matchHost(ctx.host)) return false
+  return router.match(router.opts?.routerPath || ctx.path, ctx.method).route
+}
 
 /**
  * Makes sure every route layer of the app's @koa/router routers starts with scopeguard's
@@ -31,7 +74,7 @@ export function instrumentRouters(
   ctx: Context,
   guard: Guard,
   send: (ctx: Context, decision: Exclude<Decision, { allowed: true }>) => void,
-): void {
+): RouterLike[] {
   const app = ctx.app
   const routers = app.middleware
     .map((fn) => (fn as Middleware & { router?: RouterLike }).router)
@@ -53,6 +96,7 @@ export function instrumentRouters(
         instrumentRouter(router as RouterLike, guard, send)
     },
   })
+  return routers
 }
 
 function instrumentRouter(
@@ -82,6 +126,7 @@ function enforcer(
   const handlesGet = layer.methods.includes('GET')
   const enforce = async (ctx: Context, next: Next): Promise<void> => {
     const method = ctx.method === 'HEAD' && handlesGet ? 'GET' : ctx.method
+    judged.add(ctx)
     const decision = guard.judgeRoute(
       ctx.state.auth as AuthInfo | undefined,
       {

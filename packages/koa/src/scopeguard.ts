@@ -11,7 +11,7 @@ import {
   type RequirementInput,
   type ScopeguardOptions,
 } from '@scopeguard/core'
-import { instrumentRouters } from './route-layer.js'
+import { judgeRequest } from './route-layer.js'
 
 declare module 'koa' {
   interface DefaultState {
@@ -55,7 +55,7 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
     if (!decision.allowed) return send(ctx, decision)
     ctx.state.auth = decision.auth
     guards.set(ctx, guard)
-    if (guard.hasPolicy) instrumentRouters(ctx, guard, send)
+    if (guard.hasPolicy) return judgeRequest(ctx, next, guard, send)
     await next()
   }
   return Object.assign(middleware, { guard, ...guardControls(guard) })

@@ -6,6 +6,7 @@ import type {
   CompiledContract,
   CompiledPolicy,
   CompiledRoute,
+  MatchedRule,
   Mode,
   PolicyDocument,
   RouteRuleObject,
@@ -46,6 +47,7 @@ export function compilePolicy(
     closure,
     routes,
     isPublicPath: compilePublicPaths(routes),
+    matchRules: compileRuleMatcher(routes),
     clients: new Map(
       Object.entries(document.clients ?? {}).map(([clientId, client]): [string, CompiledClient] => [
         clientId,
@@ -144,6 +146,35 @@ function compilePublicPaths(
           (method === 'HEAD' && rule.method === 'GET')) &&
         rule.test(path),
     )
+}
+
+/**
+ * The rules a request could be judged by when no route dispatches it: those whose method fits
+ * (the same, `ALL`, or `GET` for a HEAD request) and whose template matches the whole path,
+ * with the path's parameters. Literal templates are more specific than parameterised ones: when
+ * a literal template matches, only the literal rules are returned.
+ */
+function compileRuleMatcher(
+  routes: ReadonlyMap<string, CompiledRoute>,
+): (method: string, path: string) => MatchedRule[] {
+  const rules = [...routes.values()].map((rule) => ({
+    rule,
+    literal: !/[:*{]/.test(rule.path),
+    match: createTemplateMatcher(rule.path),
+  }))
+  return (method, path) => {
+    const found = rules.filter(
+      ({ rule, match }) =>
+        (rule.method === 'ALL' ||
+          rule.method === method ||
+          (method === 'HEAD' && rule.method === 'GET')) &&
+        match(path),
+    )
+    const chosen = found.some((entry) => entry.literal)
+      ? found.filter((entry) => entry.literal)
+      : found
+    return chosen.map(({ rule, match }) => ({ rule, params: match.params(path) ?? {} }))
+  }
 }
 
 function deepFreeze<T>(value: T): T {
