@@ -495,6 +495,18 @@ describe.each(UNROUTED_ADAPTERS)(
       expect(await call('/export', 'read:items', open)).toMatchObject({ status: 403, ran: [] })
     })
 
+    it('middleware answering a method the route of its path does not serve: its answer is replaced by 403', async () => {
+      // The path is a route's, so the guard lets the request on (an override after it could
+      // still make it that route's); no route judged it when the answer started: judged then.
+      expect(await call('/items', 'admin', app, 'POST')).toMatchObject({
+        status: 403,
+        body: '',
+        challenge: [CHALLENGES.forbidden],
+        ran: ['USE POST /items'],
+        decisions: [{ allowed: false, reason: 'route_unmapped', route: '<unrouted>' }],
+      })
+    })
+
     it('a request a route takes is judged by the route, once', async () => {
       expect(await call('/items', 'read:items')).toMatchObject({
         status: 200,

@@ -48,9 +48,12 @@ const placements = new WeakMap<Application, WeakMap<RouteLike, Placement[]>>()
  * mount prefixes included — whichever path, method override or `next('route')` led there.
  * Requests that did not pass a policy guard are dispatched untouched.
  *
- * A request that no route of the app can take (it would be answered by middleware mounted
- * outside the routers, static files, a sub-app, or nobody) is judged here, now, by the policy
- * (`guard.judgeUnrouted`). Returns false when that denied the request (it is answered).
+ * A request that no route judges is judged by the policy (`guard.judgeUnrouted`): at once,
+ * before any handler runs, when no route of the app matches its path (whatever the method:
+ * middleware after the guard may still override it), so that middleware mounted outside the
+ * routers, static files and unknown paths are decided here; otherwise when its response
+ * starts, if no route judged it by then (middleware answering a path a route also serves,
+ * a method no route of the path serves). Returns false when the request was answered here.
  */
 export function judgeAtRouteLayer(req: Request, res: Response, judge: RouteJudge): boolean {
   // The app the guard is installed on: routes are placed from its router, also when they
@@ -58,35 +61,98 @@ export function judgeAtRouteLayer(req: Request, res: Response, judge: RouteJudge
   judges.set(req, { ...judge, app: req.app })
   const router = (req.app as Application & { router?: RouterLike }).router
   if (router !== undefined) patchDispatch(router)
-  if (router !== undefined && takenByRoute(router.stack, appPath(req), req.method)) return true
-  return judgeUnrouted(req, res, judge)
+  // Policy templates name full paths, mount prefixes included.
+  const path = req.baseUrl + req.path
+  const taken = router === undefined ? 'none' : takenByRoute(router.stack, appPath(req))
+  if (taken === 'error') return true
+  if (taken === 'route') {
+    judgeWhenAnswered(req, res, judge, path)
+    return true
+  }
+  return judgeNow(req, res, judge, path)
 }
 
 /**
- * Judges a request no visible route takes. A denial is answered and recorded now; an allowed
- * request goes on, and its decision is recorded when it is answered, unless a route (of a
- * sub-app, which the walk cannot see into) judged it meanwhile.
+ * Judges a request whose path no visible route matches. A denial is answered and recorded
+ * now; an allowed request goes on, and its decision is recorded when it is answered, unless a
+ * route (of a sub-app, which the walk cannot see into) judged it meanwhile.
  */
-function judgeUnrouted(req: Request, res: Response, judge: RouteJudge): boolean {
-  // Policy templates name full paths, mount prefixes included.
-  const path = req.baseUrl + req.path
+function judgeNow(req: Request, res: Response, judge: RouteJudge, path: string): boolean {
   const judgment = judge.guard.judgeUnrouted(req.auth, { method: req.method, path })
   if (!judgment.decision.allowed) {
     judgment.record()
     judge.send(res, judgment.decision)
     return false
   }
-  // Recorded as the response starts (or the connection closes first), unless a route judged it.
   const settle = (): void => {
     if (!judgedTemplates.has(req)) judgment.record()
   }
   const writeHead = res.writeHead
   res.writeHead = function (this: Response, ...args: unknown[]) {
+    res.writeHead = writeHead
     settle()
     return (writeHead as (...args: unknown[]) => Response).apply(this, args)
   } as Response['writeHead']
   res.once('close', settle)
   return true
+}
+
+/**
+ * For a request a route may take: when its response starts (the first `writeHead`, `write`
+ * or `end`) without any route having judged it, judges it by the policy then. A denial
+ * replaces the response: its status and headers are the denial's and the body is dropped —
+ * the handler has run, but what it answered never leaves.
+ */
+function judgeWhenAnswered(req: Request, res: Response, judge: RouteJudge, path: string): void {
+  const { writeHead, write, end } = res
+  const check = (): void => {
+    res.writeHead = writeHead
+    res.write = write
+    res.end = end
+    if (judgedTemplates.has(req)) return
+    const judgment = judge.guard.judgeUnrouted(req.auth, { method: req.method, path })
+    judgment.record()
+    if (!judgment.decision.allowed) refuse(res, judgment.decision, { writeHead, end })
+  }
+  res.writeHead = function (this: Response, ...args: unknown[]) {
+    check()
+    return (res.writeHead as (...args: unknown[]) => Response).apply(this, args)
+  } as Response['writeHead']
+  res.write = function (this: Response, ...args: unknown[]) {
+    check()
+    return (res.write as (...args: unknown[]) => boolean).apply(this, args)
+  } as Response['write']
+  res.end = function (this: Response, ...args: unknown[]) {
+    check()
+    return (res.end as (...args: unknown[]) => Response).apply(this, args)
+  } as Response['end']
+}
+
+/** Makes the response the denial's: its status and headers, and no body whatever is written. */
+function refuse(
+  res: Response,
+  decision: Exclude<Decision, { allowed: true }>,
+  original: Pick<Response, 'writeHead' | 'end'>,
+): void {
+  for (const name of res.getHeaderNames()) res.removeHeader(name)
+  for (const [name, value] of Object.entries(decision.headers)) res.setHeader(name, value)
+  res.statusCode = decision.status
+  const callbackOf = (args: unknown[]) =>
+    args.find((arg): arg is () => void => typeof arg === 'function')
+  res.writeHead = function (this: Response) {
+    return original.writeHead.call(this, decision.status)
+  } as Response['writeHead']
+  res.write = function (this: Response, ...args: unknown[]) {
+    const callback = callbackOf(args)
+    if (callback !== undefined) process.nextTick(callback)
+    return true
+  } as Response['write']
+  res.end = function (this: Response, ...args: unknown[]) {
+    return (original.end as (this: Response, callback?: () => void) => Response).call(
+      this,
+      callbackOf(args),
+    )
+  } as Response['end']
 }
 
 function patchDispatch(router: RouterLike): void {
@@ -127,33 +193,33 @@ function appPath(req: Request): string | undefined {
 }
 
 /**
- * Whether a route of this stack (nested routers included) would take the request, matched
- * as the router matches it: each layer's own matcher, the mount prefix taken off for a
- * nested router, the route's `_handlesMethod`. Middleware is passed over; a mounted sub-app
- * cannot be seen into, so its routes do not count (the request is judged by the policy now,
- * and again by the route's rule if a sub-app route dispatches it).
+ * Whether a route of this stack (nested routers included) matches the path, whatever its
+ * methods, matched as the router matches it: each layer's own matcher, the mount prefix taken
+ * off for a nested router. Middleware is passed over; a mounted sub-app cannot be seen into,
+ * so its routes do not count (the request is judged by the policy now, and again by the
+ * route's rule if a sub-app route dispatches it). `error` when a layer cannot decode the path:
+ * the router then answers with an error, and no route or middleware runs.
  */
 function takenByRoute(
   stack: readonly LayerLike[],
   path: string | undefined,
-  method: string,
-): boolean {
-  if (path === undefined) return false
+): 'route' | 'none' | 'error' {
+  if (path === undefined) return 'none'
   for (const layer of stack) {
     let match: { path: string } | false
     try {
       match = layer.match(path)
     } catch {
-      continue // the router forwards a decoding error: no route runs for this layer
+      return 'error'
     }
     if (match === false) continue
-    if (layer.route !== undefined) {
-      if (layer.route._handlesMethod(method)) return true
-    } else if (Array.isArray(layer.handle?.stack)) {
-      if (takenByRoute(layer.handle.stack, trimPrefix(path, match.path), method)) return true
+    if (layer.route !== undefined) return 'route'
+    if (Array.isArray(layer.handle?.stack)) {
+      const inner = takenByRoute(layer.handle.stack, trimPrefix(path, match.path))
+      if (inner !== 'none') return inner
     }
   }
-  return false
+  return 'none'
 }
 
 /** The path a nested router sees below a mount prefix, as the router trims it; undefined if it would not enter. */

@@ -10,7 +10,7 @@ interface LayerLike {
 }
 interface RouterLike {
   stack: LayerLike[]
-  match?(path: string, method: string): { route: boolean }
+  match?(path: string, method: string): { path: LayerLike[] }
   matchHost?(host: string): boolean
   opts?: { routerPath?: string }
 }
@@ -25,11 +25,13 @@ const judged = new WeakSet<Context>()
 
 /**
  * Judges a request with a policy: by the rule of every route layer that runs (see
- * {@link instrumentRouters}), or — when no route of the app's @koa/router routers takes its
- * method and path, so that plain middleware, static files or nobody would answer it — by the
- * policy, now (`guard.judgeUnrouted`). A denial is answered at once; an allowed request goes
- * on, and its decision is recorded once it is answered, unless a route (of a router the guard
- * cannot see, such as one inside koa-compose) judged it meanwhile.
+ * {@link instrumentRouters}), and otherwise by the policy (`guard.judgeUnrouted`): at once,
+ * before any handler runs, when no route of the app's @koa/router routers matches its path
+ * (whatever the method: middleware after the guard may still override it), so that plain
+ * middleware, static files and unknown paths are decided here; otherwise once the middleware
+ * chain has returned, if no route judged it (middleware answering a path a route also serves,
+ * a method no route of the path serves): a denial then replaces the response, which has not
+ * been sent yet.
  */
 export async function judgeRequest(
   ctx: Context,
@@ -38,11 +40,20 @@ export async function judgeRequest(
   send: (ctx: Context, decision: Exclude<Decision, { allowed: true }>) => void,
 ): Promise<void> {
   const routers = instrumentRouters(ctx, guard, send)
-  if (routers.some((router) => takesRoute(router, ctx))) return next()
-  const judgment = guard.judgeUnrouted(ctx.state.auth as AuthInfo | undefined, {
-    method: ctx.method,
-    path: ctx.path,
-  })
+  const auth = ctx.state.auth as AuthInfo | undefined
+  const path = ctx.path
+  if (routers.some((router) => pathTakenByRoute(router, ctx))) {
+    await next()
+    if (judged.has(ctx)) return
+    const judgment = guard.judgeUnrouted(auth, { method: ctx.method, path })
+    judgment.record()
+    if (judgment.decision.allowed || ctx.headerSent) return
+    for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name)
+    return send(ctx, judgment.decision)
+  }
+  // No visible route: judged now. An allowed request is recorded once answered, unless a
+  // route of a router the guard cannot see (inside koa-compose, say) judged it meanwhile.
+  const judgment = guard.judgeUnrouted(auth, { method: ctx.method, path })
   if (!judgment.decision.allowed) {
     judgment.record()
     return send(ctx, judgment.decision)
@@ -54,11 +65,12 @@ export async function judgeRequest(
   }
 }
 
-/** Whether this router would dispatch the request to a route, by its own host and path matching. */
-function takesRoute(router: RouterLike, ctx: Context): boolean {
+/** Whether a route of this router matches the request's path (any method), by its own host and path matching. */
+function pathTakenByRoute(router: RouterLike, ctx: Context): boolean {
   if (router.match === undefined) return false
   if (router.matchHost !== undefined && !router.matchHost(ctx.host)) return false
-  return router.match(router.opts?.routerPath || ctx.path, ctx.method).route
+  const path = router.opts?.routerPath ?? ctx.path
+  return router.match(path, ctx.method).path.some((layer) => layer.methods.length > 0)
 }
 
 /**

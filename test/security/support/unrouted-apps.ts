@@ -1,7 +1,8 @@
 /**
  * Policy-guarded apps whose responses come from outside the routers, on Express 5 and Koa 3:
- * plain middleware on a path the policy does not name (`/admin-mw`) and on one it names
- * (`/export`), static files from a real directory (`/static`), and, beside the routers the
+ * plain middleware on a path the policy does not name (`/admin-mw`), on one it names
+ * (`/export`) and on a route's path for a method the route does not serve (`POST /items`),
+ * static files from a real directory (`/static`), and, beside the routers the
  * guard can see, one it cannot (Express: a mounted sub-app; Koa: a router inside koa-compose)
  * with middleware of its own. Handlers record that they ran; the guard's decision events are
  * collected.
@@ -103,6 +104,11 @@ export const startExpressUnroutedApp: StartUnroutedApp = async (base) => {
     ran.push('GET /items')
     res.json({ handler: 'GET /items' })
   })
+  app.use('/items', (req, res, next) => {
+    if (req.method !== 'POST') return next()
+    ran.push('USE POST /items')
+    res.json({ secret: true })
+  })
   app.use('/admin-mw', (_req, res) => {
     ran.push('USE /admin-mw')
     res.json({ secret: true })
@@ -145,7 +151,10 @@ export const startKoaUnroutedApp: StartUnroutedApp = async (base) => {
   })
   app.use(compose([hidden.routes(), hidden.allowedMethods()]))
   app.use(async (ctx, next) => {
-    if (ctx.path.startsWith('/admin-mw')) {
+    if (ctx.path === '/items' && ctx.method === 'POST') {
+      ran.push('USE POST /items')
+      ctx.body = { secret: true }
+    } else if (ctx.path.startsWith('/admin-mw')) {
       ran.push('USE /admin-mw')
       ctx.body = { secret: true }
     } else if (ctx.path === '/export') {
