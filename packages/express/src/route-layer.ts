@@ -156,6 +156,11 @@ function refuse(
 }
 
 function patchDispatch(router: RouterLike): void {
+  // Once per router class (the `router` package an app uses): finding Route.prototype
+  // builds a scratch route, too costly to repeat on every request.
+  const routerClass = Object.getPrototypeOf(router) as object
+  if (patched.has(routerClass)) return
+  patched.add(routerClass)
   const proto = routePrototype(router)
   if (patched.has(proto)) return
   patched.add(proto)

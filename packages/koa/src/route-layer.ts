@@ -65,12 +65,45 @@ export async function judgeRequest(
   }
 }
 
-/** Whether a route of this router matches the request's path (any method), by its own host and path matching. */
+/**
+ * Whether a route of this router matches the request's path (any method), by the router's
+ * own host and path matching. The match is handed on to the router's dispatch of the same
+ * path and method (once: @koa/router keeps the result's arrays in `ctx.matched`), so that a
+ * request the router dispatches is matched once, as without a policy.
+ */
 function pathTakenByRoute(router: RouterLike, ctx: Context): boolean {
   if (router.match === undefined) return false
   if (router.matchHost !== undefined && !router.matchHost(ctx.host)) return false
   const path = router.opts?.routerPath ?? ctx.path
-  return router.match(path, ctx.method).path.some((layer) => layer.methods.length > 0)
+  const result = router.match(path, ctx.method)
+  handOn(router, { path, method: ctx.method, size: router.stack.length, result })
+  return result.path.some((layer) => layer.methods.length > 0)
+}
+
+interface HandedMatch {
+  readonly path: string
+  readonly method: string
+  readonly size: number
+  readonly result: { path: LayerLike[] }
+}
+const handed = new WeakMap<RouterLike, HandedMatch>()
+
+/** Leaves a match for the router's next `match` call with the same path, method and routes. */
+function handOn(router: RouterLike, match: HandedMatch): void {
+  if (!handed.has(router) && !Object.hasOwn(router, 'match')) {
+    const original = router.match as NonNullable<RouterLike['match']>
+    router.match = function (this: RouterLike, path: string, method: string) {
+      const last = handed.get(this)
+      handed.delete(this)
+      return last !== undefined &&
+        last.path === path &&
+        last.method === method &&
+        last.size === this.stack.length
+        ? last.result
+        : original.call(this, path, method)
+    }
+  }
+  handed.set(router, match)
 }
 
 /**
