@@ -467,6 +467,21 @@ describe.each(UNROUTED_ADAPTERS)(
         })
     })
 
+    it('case and trailing-slash variants of a mapped path are judged by its rule', async () => {
+      for (const [target, rule] of [
+        ['/EXPORT', '/export'],
+        ['/export/', '/export'],
+        ['/Static/Secret.TXT', '/static/secret.txt'],
+        ['/STATIC/app.js/', '/static/*path'],
+      ] as const) {
+        const scope = rule === '/static/*path' ? 'admin' : 'read:items'
+        expect({ target, ...(await call(target, scope)) }).toMatchObject({
+          target,
+          decisions: [{ allowed: scope === 'admin', route: rule }],
+        })
+      }
+    })
+
     it('a path no handler serves: 403 under unmatched: deny, 404 as before under unmatched: allow', async () => {
       expect(await call('/nowhere', 'read:items')).toMatchObject({
         status: 403,

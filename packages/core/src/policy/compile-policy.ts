@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { compileRequirement } from '../scopes/compile-requirement.js'
-import { createTemplateMatcher } from './match-template.js'
+import { createTemplateMatcher, type TemplateMatcher } from './match-template.js'
 import type {
   CompiledClient,
   CompiledContract,
@@ -152,18 +152,33 @@ function compilePublicPaths(
  * The rules a request could be judged by when no route dispatches it: those whose method fits
  * (the same, `ALL`, or `GET` for a HEAD request) and whose template matches the whole path,
  * with the path's parameters. Literal templates are more specific than parameterised ones: when
- * a literal template matches, only the literal rules are returned.
+ * a literal template matches, only the literal rules are returned. Rules are indexed by their
+ * first path segment (upper-cased, as the case-insensitive matcher compares letters), so a
+ * path is tested against the rules of its own first segment and those whose first segment has
+ * a parameter, a wildcard or other path syntax.
  */
 function compileRuleMatcher(
   routes: ReadonlyMap<string, CompiledRoute>,
 ): (method: string, path: string) => MatchedRule[] {
-  const rules = [...routes.values()].map((rule) => ({
-    rule,
-    literal: !/[:*{]/.test(rule.path),
-    match: createTemplateMatcher(rule.path),
-  }))
+  type Entry = { rule: CompiledRoute; literal: boolean; match: TemplateMatcher }
+  const bySegment = new Map<string, Entry[]>()
+  const anySegment: Entry[] = []
+  for (const rule of routes.values()) {
+    const entry = {
+      rule,
+      literal: !/[:*{]/.test(rule.path),
+      match: createTemplateMatcher(rule.path),
+    }
+    const segment = rule.path.startsWith('/') ? firstSegment(rule.path) : undefined
+    if (segment === undefined || PATH_SYNTAX.test(segment)) anySegment.push(entry)
+    else {
+      const key = segment.toUpperCase()
+      bySegment.set(key, [...(bySegment.get(key) ?? []), entry])
+    }
+  }
   return (method, path) => {
-    const found = rules.filter(
+    const candidates = bySegment.get(firstSegment(path).toUpperCase()) ?? []
+    const found = [...candidates, ...anySegment].filter(
       ({ rule, match }) =>
         (rule.method === 'ALL' ||
           rule.method === method ||
@@ -175,6 +190,15 @@ function compileRuleMatcher(
       : found
     return chosen.map(({ rule, match }) => ({ rule, params: match.params(path) ?? {} }))
   }
+}
+
+/** Characters with a meaning in a path-to-regexp template, besides plain text. */
+const PATH_SYNTAX = /[:*{}()[\]?+!\\]/
+
+/** The first segment of a path, without its slashes (`/items/42` → `items`). */
+function firstSegment(path: string): string {
+  const end = path.indexOf('/', 1)
+  return end === -1 ? path.slice(1) : path.slice(1, end)
 }
 
 function deepFreeze<T>(value: T): T {
