@@ -543,6 +543,18 @@ describe.each(UNROUTED_ADAPTERS)(
     })
 
     it.runIf(adapter === 'express')(
+      'middleware answering a path the route after it cannot decode: its answer is replaced by 403',
+      async () => {
+        expect(await call('/enc/%C0%AF', 'admin')).toMatchObject({
+          status: 403,
+          body: '',
+          ran: ['USE /enc'],
+          decisions: [{ allowed: false, reason: 'route_unmapped' }],
+        })
+      },
+    )
+
+    it.runIf(adapter === 'express')(
       'middleware inside a mounted sub-app on a path no rule names: 403',
       async () => {
         expect(await call('/sub/raw', 'admin')).toMatchObject({

@@ -64,12 +64,11 @@ export function judgeAtRouteLayer(req: Request, res: Response, judge: RouteJudge
   // Policy templates name full paths, mount prefixes included.
   const path = req.baseUrl + req.path
   const taken = router === undefined ? 'none' : takenByRoute(router.stack, appPath(req))
-  if (taken === 'error') return true
-  if (taken === 'route') {
-    judgeWhenAnswered(req, res, judge, path)
-    return true
-  }
-  return judgeNow(req, res, judge, path)
+  if (taken === 'none') return judgeNow(req, res, judge, path)
+  // A path the router cannot decode ends in its error handling, where no route or plain
+  // middleware runs: what answers there is not a decision to record, only one to enforce.
+  judgeWhenAnswered(req, res, judge, path, taken === 'route')
+  return true
 }
 
 /**
@@ -103,7 +102,13 @@ function judgeNow(req: Request, res: Response, judge: RouteJudge, path: string):
  * replaces the response: its status and headers are the denial's and the body is dropped —
  * the handler has run, but what it answered never leaves.
  */
-function judgeWhenAnswered(req: Request, res: Response, judge: RouteJudge, path: string): void {
+function judgeWhenAnswered(
+  req: Request,
+  res: Response,
+  judge: RouteJudge,
+  path: string,
+  recordAllowed: boolean,
+): void {
   const { writeHead, write, end } = res
   const check = (): void => {
     res.writeHead = writeHead
@@ -111,7 +116,7 @@ function judgeWhenAnswered(req: Request, res: Response, judge: RouteJudge, path:
     res.end = end
     if (judgedTemplates.has(req)) return
     const judgment = judge.guard.judgeUnrouted(req.auth, { method: req.method, path })
-    judgment.record()
+    if (recordAllowed || !judgment.decision.allowed) judgment.record()
     if (!judgment.decision.allowed) refuse(res, judgment.decision, { writeHead, end })
   }
   res.writeHead = function (this: Response, ...args: unknown[]) {
@@ -203,7 +208,8 @@ function appPath(req: Request): string | undefined {
  * off for a nested router. Middleware is passed over; a mounted sub-app cannot be seen into,
  * so its routes do not count (the request is judged by the policy now, and again by the
  * route's rule if a sub-app route dispatches it). `error` when a layer cannot decode the path:
- * the router then answers with an error, and no route or middleware runs.
+ * the router then goes on with error handlers only (plain middleware matched before that layer
+ * has run already).
  */
 function takenByRoute(
   stack: readonly LayerLike[],

@@ -118,6 +118,16 @@ export const startExpressUnroutedApp: StartUnroutedApp = async (base) => {
     res.json({ exported: true })
   })
   app.use('/static', express.static(staticDir()))
+  // Middleware that answers what the route after it could not decode (the router's URIError).
+  app.use('/enc', (req, res, next) => {
+    if (!req.path.includes('%')) return next()
+    ran.push('USE /enc')
+    res.json({ secret: true })
+  })
+  app.get('/enc/:name', (_req, res) => {
+    ran.push('GET /enc/:name')
+    res.json({ handler: 'GET /enc/:name' })
+  })
   const sub = express()
   sub.get('/report', (_req, res) => {
     ran.push('SUB GET /report')
