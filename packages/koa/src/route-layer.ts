@@ -31,36 +31,42 @@ const judged = new WeakSet<Context>()
  * middleware, static files and unknown paths are decided here; otherwise once the middleware
  * chain has returned, if no route judged it (middleware answering a path a route also serves,
  * a method no route of the path serves): a denial then replaces the response, which has not
- * been sent yet.
+ * been sent yet. Returns false when the request is answered here, else what to call once the
+ * rest of the chain has run.
+ *
+ * @example
+ * const settle = judgeRequest(ctx, guard, send)
+ * if (settle === false) return
+ * await next()
+ * settle()
  */
-export async function judgeRequest(
+export function judgeRequest(
   ctx: Context,
-  next: Next,
   guard: Guard,
   send: (ctx: Context, decision: Exclude<Decision, { allowed: true }>) => void,
-): Promise<void> {
+): false | (() => void) {
   const routers = instrumentRouters(ctx, guard, send)
   const auth = ctx.state.auth as AuthInfo | undefined
   const path = ctx.path
   if (routers.some((router) => pathTakenByRoute(router, ctx))) {
-    await next()
-    if (judged.has(ctx)) return
-    const judgment = guard.judgeUnrouted(auth, { method: ctx.method, path })
-    judgment.record()
-    if (judgment.decision.allowed || ctx.headerSent) return
-    for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name)
-    return send(ctx, judgment.decision)
+    return () => {
+      if (judged.has(ctx)) return
+      const judgment = guard.judgeUnrouted(auth, { method: ctx.method, path })
+      judgment.record()
+      if (judgment.decision.allowed || ctx.headerSent) return
+      for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name)
+      send(ctx, judgment.decision)
+    }
   }
   // No visible route: judged now. An allowed request is recorded once answered, unless a
   // route of a router the guard cannot see (inside koa-compose, say) judged it meanwhile.
   const judgment = guard.judgeUnrouted(auth, { method: ctx.method, path })
   if (!judgment.decision.allowed) {
     judgment.record()
-    return send(ctx, judgment.decision)
+    send(ctx, judgment.decision)
+    return false
   }
-  try {
-    await next()
-  } finally {
+  return () => {
     if (!judged.has(ctx)) judgment.record()
   }
 }

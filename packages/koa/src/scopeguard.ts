@@ -55,8 +55,10 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
     if (!decision.allowed) return send(ctx, decision)
     ctx.state.auth = decision.auth
     guards.set(ctx, guard)
-    if (guard.hasPolicy) return judgeRequest(ctx, next, guard, send)
+    const settle = guard.hasPolicy ? judgeRequest(ctx, guard, send) : undefined
+    if (settle === false) return
     await next()
+    settle?.()
   }
   return Object.assign(middleware, { guard, ...guardControls(guard) })
 }
