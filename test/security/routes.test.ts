@@ -400,12 +400,18 @@ describe.each(UNROUTED_ADAPTERS)(
     })
 
     /** Sends a GET with a token of `scope`, and returns what the app did for it. */
-    const call = async (target: string, scope: string, on = app, method = 'GET') => {
+    const call = async (
+      target: string,
+      scope: string,
+      on = app,
+      method = 'GET',
+      headers: [string, string][] = [],
+    ) => {
       const [ran, decided] = [on.ran.length, on.decisions.length]
       const reply = await sendRaw(on.url, {
         method,
         target,
-        headers: [['Authorization', `Bearer ${tokenWith(scope)}`]],
+        headers: [['Authorization', `Bearer ${tokenWith(scope)}`], ...headers],
       })
       return {
         status: reply.status,
@@ -550,6 +556,21 @@ describe.each(UNROUTED_ADAPTERS)(
           body: '',
           ran: ['USE /enc'],
           decisions: [{ allowed: false, reason: 'route_unmapped' }],
+        })
+      },
+    )
+
+    it.runIf(adapter === 'express')(
+      'response wrappers installed after the guard (compression-like) keep working, and a denial passes through them',
+      async () => {
+        const shout: [string, string][] = [['X-Shout', '1']]
+        const streamed = await call('/stream', 'read:items', app, 'GET', shout)
+        expect(streamed).toMatchObject({ status: 200, ran: ['GET /stream'] })
+        expect(streamed.body.replace(/\r\n[0-9a-f]+\r\n|\r\n/g, '')).toMatch(/ONE,TWO,THREE/)
+        expect(await call('/items', 'admin', app, 'POST', shout)).toMatchObject({
+          status: 403,
+          body: '',
+          ran: ['USE POST /items'],
         })
       },
     )

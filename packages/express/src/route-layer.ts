@@ -86,21 +86,19 @@ function judgeNow(req: Request, res: Response, judge: RouteJudge, path: string):
   const settle = (): void => {
     if (!judgedTemplates.has(req)) judgment.record()
   }
-  const writeHead = res.writeHead
-  res.writeHead = function (this: Response, ...args: unknown[]) {
-    res.writeHead = writeHead
+  onResponseStart(res, () => {
     settle()
-    return (writeHead as (...args: unknown[]) => Response).apply(this, args)
-  } as Response['writeHead']
+    return undefined
+  })
   res.once('close', settle)
   return true
 }
 
 /**
- * For a request a route may take: when its response starts (the first `writeHead`, `write`
- * or `end`) without any route having judged it, judges it by the policy then. A denial
- * replaces the response: its status and headers are the denial's and the body is dropped —
- * the handler has run, but what it answered never leaves.
+ * For a request a route may take: when its response starts without any route having judged
+ * it, judges it by the policy then. A denial replaces the response: its status and headers
+ * are the denial's and the body is dropped — the handler has run, but what it answered never
+ * leaves.
  */
 function judgeWhenAnswered(
   req: Request,
@@ -109,55 +107,76 @@ function judgeWhenAnswered(
   path: string,
   recordAllowed: boolean,
 ): void {
-  const { writeHead, write, end } = res
-  const check = (): void => {
-    res.writeHead = writeHead
-    res.write = write
-    res.end = end
-    if (judgedTemplates.has(req)) return
+  onResponseStart(res, (original) => {
+    if (judgedTemplates.has(req)) return undefined
     const judgment = judge.guard.judgeUnrouted(req.auth, { method: req.method, path })
     if (recordAllowed || !judgment.decision.allowed) judgment.record()
-    if (!judgment.decision.allowed) refuse(res, judgment.decision, { writeHead, end })
-  }
-  res.writeHead = function (this: Response, ...args: unknown[]) {
-    check()
-    return (res.writeHead as (...args: unknown[]) => Response).apply(this, args)
-  } as Response['writeHead']
-  res.write = function (this: Response, ...args: unknown[]) {
-    check()
-    return (res.write as (...args: unknown[]) => boolean).apply(this, args)
-  } as Response['write']
-  res.end = function (this: Response, ...args: unknown[]) {
-    check()
-    return (res.end as (...args: unknown[]) => Response).apply(this, args)
-  } as Response['end']
+    return judgment.decision.allowed ? undefined : refusal(res, judgment.decision, original)
+  })
 }
 
-/** Makes the response the denial's: its status and headers, and no body whatever is written. */
-function refuse(
+type Writers = Pick<Response, 'writeHead' | 'write' | 'end'>
+const WRITERS = ['writeHead', 'write', 'end'] as const
+
+/**
+ * Calls `start` once, when the response starts (its first `writeHead`, `write` or `end`),
+ * before anything is written; `start` may return writers to use instead from then on. Where
+ * other middleware wrapped these methods after this, their wrappers stay in place and reach
+ * the writers through this one.
+ */
+function onResponseStart(res: Response, start: (original: Writers) => Writers | undefined): void {
+  const original: Writers = { writeHead: res.writeHead, write: res.write, end: res.end }
+  let writers: Writers | undefined
+  const begin = (): Writers => {
+    if (writers === undefined) {
+      writers = start(original) ?? original
+      for (const name of WRITERS) {
+        if (res[name] === wrappers[name]) (res as Writers)[name] = writers[name] as never
+      }
+    }
+    return writers
+  }
+  const wrappers: Writers = {
+    writeHead: function (this: Response, ...args: unknown[]) {
+      return (begin().writeHead as (...args: unknown[]) => Response).apply(this, args)
+    } as Response['writeHead'],
+    write: function (this: Response, ...args: unknown[]) {
+      return (begin().write as (...args: unknown[]) => boolean).apply(this, args)
+    } as Response['write'],
+    end: function (this: Response, ...args: unknown[]) {
+      return (begin().end as (...args: unknown[]) => Response).apply(this, args)
+    } as Response['end'],
+  }
+  Object.assign(res, wrappers)
+}
+
+/** Writers that send the denial's status and headers instead, and no body whatever is written. */
+function refusal(
   res: Response,
   decision: Exclude<Decision, { allowed: true }>,
-  original: Pick<Response, 'writeHead' | 'end'>,
-): void {
+  original: Writers,
+): Writers {
   for (const name of res.getHeaderNames()) res.removeHeader(name)
   for (const [name, value] of Object.entries(decision.headers)) res.setHeader(name, value)
   res.statusCode = decision.status
   const callbackOf = (args: unknown[]) =>
     args.find((arg): arg is () => void => typeof arg === 'function')
-  res.writeHead = function (this: Response) {
-    return original.writeHead.call(this, decision.status)
-  } as Response['writeHead']
-  res.write = function (this: Response, ...args: unknown[]) {
-    const callback = callbackOf(args)
-    if (callback !== undefined) process.nextTick(callback)
-    return true
-  } as Response['write']
-  res.end = function (this: Response, ...args: unknown[]) {
-    return (original.end as (this: Response, callback?: () => void) => Response).call(
-      this,
-      callbackOf(args),
-    )
-  } as Response['end']
+  return {
+    writeHead: function (this: Response) {
+      return original.writeHead.call(this, decision.status)
+    } as Response['writeHead'],
+    write: function (this: Response, ...args: unknown[]) {
+      const callback = callbackOf(args)
+      if (callback !== undefined) process.nextTick(callback)
+      return true
+    } as Response['write'],
+    end: function (this: Response, ...args: unknown[]) {
+      return (original.end as (this: Response, callback?: () => void) => Response).call(
+        this,
+        callbackOf(args),
+      )
+    } as Response['end'],
+  }
 }
 
 function patchDispatch(router: RouterLike): void {

@@ -37,6 +37,7 @@ export const UNROUTED_POLICY: PolicyDocument = {
     'GET /static/secret.txt': 'admin',
     'GET /sub/report': 'read:items',
     'GET /composed': 'read:items',
+    'GET /stream': 'read:items',
   },
 }
 
@@ -100,6 +101,26 @@ export const startExpressUnroutedApp: StartUnroutedApp = async (base) => {
   const app = express()
   const guard = sgExpress.scopeguard(options)
   app.use(guard)
+  // Like compression: wraps write and end after the guard, for requests that ask for it.
+  app.use((req, res, next) => {
+    if (req.headers['x-shout'] === undefined) return next()
+    const shout = (chunk: unknown): unknown =>
+      typeof chunk === 'string' || Buffer.isBuffer(chunk) ? chunk.toString().toUpperCase() : chunk
+    const { write, end } = res
+    res.write = function (this: typeof res, chunk: unknown, ...rest: unknown[]) {
+      return (write as (...args: unknown[]) => boolean).call(this, shout(chunk), ...rest)
+    } as typeof res.write
+    res.end = function (this: typeof res, chunk: unknown, ...rest: unknown[]) {
+      return (end as (...args: unknown[]) => typeof res).call(this, shout(chunk), ...rest)
+    } as typeof res.end
+    next()
+  })
+  app.get('/stream', (_req, res) => {
+    ran.push('GET /stream')
+    res.write('one,')
+    res.write('two,')
+    res.end('three')
+  })
   app.get('/items', (_req, res) => {
     ran.push('GET /items')
     res.json({ handler: 'GET /items' })
