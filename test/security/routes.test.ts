@@ -388,15 +388,20 @@ describe.each(UNROUTED_ADAPTERS)(
   (adapter, startApp) => {
     let app: UnroutedApp
     let open: UnroutedApp
+    let monitor: UnroutedApp
     beforeAll(async () => {
       app = await startApp({ ...options(), policy: UNROUTED_POLICY })
       open = await startApp({
         ...options(),
         policy: { ...UNROUTED_POLICY, defaults: { unmatched: 'allow', mode: 'enforce' } },
       })
+      monitor = await startApp({
+        ...options(),
+        policy: { ...UNROUTED_POLICY, defaults: { unmatched: 'deny', mode: 'monitor' } },
+      })
     })
     afterAll(async () => {
-      await Promise.all([app?.close(), open?.close()])
+      await Promise.all([app?.close(), open?.close(), monitor?.close()])
     })
 
     /** Sends a GET with a token of `scope`, and returns what the app did for it. */
@@ -526,6 +531,22 @@ describe.each(UNROUTED_ADAPTERS)(
         ran: ['USE POST /items'],
         decisions: [{ allowed: false, reason: 'route_unmapped', route: '<unrouted>' }],
       })
+    })
+
+    it('monitor mode: middleware on an unmapped path runs, and the decision records the violation', async () => {
+      const before = monitor.decisions.length
+      expect(await call('/admin-mw/export', 'read:items', monitor)).toMatchObject({
+        status: 200,
+        ran: ['USE /admin-mw'],
+      })
+      expect(monitor.decisions.slice(before)).toMatchObject([
+        {
+          allowed: true,
+          mode: 'monitor',
+          route: '<unrouted>',
+          violations: [{ type: 'unmapped_route', mode: 'monitor', enforced: false }],
+        },
+      ])
     })
 
     it('a request a route takes is judged by the route, once', async () => {
