@@ -80,7 +80,9 @@ export function judgeRequest(
 function pathTakenByRoute(router: RouterLike, ctx: Context): boolean {
   if (router.match === undefined) return false
   if (router.matchHost !== undefined && !router.matchHost(ctx.host)) return false
-  const path = router.opts?.routerPath ?? ctx.path
+  // As @koa/router picks it: a configured routerPath unless empty, else the request's path.
+  const configured = router.opts?.routerPath
+  const path = configured === undefined || configured === '' ? ctx.path : configured
   const result = router.match(path, ctx.method)
   handOn(router, { path, method: ctx.method, size: router.stack.length, result })
   return result.path.some((layer) => layer.methods.length > 0)
