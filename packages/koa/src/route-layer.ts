@@ -12,6 +12,7 @@ interface RouterLike {
   stack: LayerLike[]
   match?(path: string, method: string): { path: LayerLike[] }
   matchHost?(host: string): boolean
+  host?: unknown
   opts?: { routerPath?: string }
 }
 
@@ -79,7 +80,9 @@ export function judgeRequest(
  */
 function pathTakenByRoute(router: RouterLike, ctx: Context): boolean {
   if (router.match === undefined) return false
-  if (router.matchHost !== undefined && !router.matchHost(ctx.host)) return false
+  // `ctx.host` is read only for a router restricted to hosts (reading it parses headers).
+  if (router.host != null && router.matchHost !== undefined && !router.matchHost(ctx.host))
+    return false
   // As @koa/router picks it: a configured routerPath unless empty, else the request's path.
   const configured = router.opts?.routerPath
   const path = configured === undefined || configured === '' ? ctx.path : configured
