@@ -172,7 +172,7 @@ describe('scopeguard explain', () => {
     ])
     expect(explanation.route.rule).toBeNull()
     expect(explanation.steps[0]?.detail).toMatch(
-      /^no rule's template matches the path\. If the app has a route for PUT/,
+      /^no rule's template matches the path\. The request is unmapped \(defaults\.unmatched: deny\), whether the app serves it with a route, with middleware, or not at all$/,
     )
     expect(explanation.decision).toMatchObject({ status: 403, reason: 'route_unmapped' })
   })

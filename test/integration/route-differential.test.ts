@@ -424,6 +424,19 @@ function refusalProblem(outcome: Outcome): string | undefined {
   return undefined
 }
 
+/**
+ * For a request refused as unrouted, what the same request did with every unmapped request
+ * allowed, if it shows the refusal wrong: reaching a handler, a refusal, or no answer.
+ */
+function unservedProblem(outcome: Outcome | undefined): string | undefined {
+  if (outcome === undefined || outcome.status < 0) return `no answer: ${String(outcome?.error)}`
+  if (outcome.handler !== undefined)
+    return `refused as unrouted, though ${outcome.handler} serves it`
+  const denied = outcome.records.filter((record) => !record.allowed)
+  if (denied.length > 0) return `refused with unmatched: allow too (${denied[0]?.reason ?? ''})`
+  return undefined
+}
+
 // ---------------------------------------------------------------------------------------------
 // The naive enforcement point of the negative control.
 // ---------------------------------------------------------------------------------------------
@@ -462,6 +475,9 @@ function asNaivelyJudged(outcome: Outcome): Outcome {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/** The route named in decisions about requests that no route dispatched and no rule names. */
+const UNROUTED = '<unrouted>'
 
 let signer: StaticSigner
 let fullToken: string
@@ -511,13 +527,29 @@ describe.each(ROUTE_APPS)(
       expect(new Set(served.map((o) => o.handler))).toEqual(new Set(DIFFERENTIAL_ROUTES))
     })
 
-    it('refuses none of those requests, and every allowed route decision reaches its handler', () => {
+    it('refuses only requests no handler serves, and every allowed route decision reaches its handler', async () => {
       expect(full).toHaveLength(PATHS)
-      const problems = full.flatMap((o) => {
-        const problem = refusalProblem(o)
+      // A request that no route judged is judged by the policy as unmapped (403 under the
+      // default `unmatched: deny`). The same targets against `unmatched: allow` show that no
+      // handler would have served any of them: every other refusal is a route judged wrongly.
+      const open = await start(
+        guardOptions(signer, { ...POLICY, defaults: { unmatched: 'allow', mode: 'enforce' } }),
+      )
+      const served = await sendAll(open, fullToken, 'open').finally(() => open.close())
+      const problems = full.flatMap((o, i) => {
+        const unrouted =
+          o.records.length > 0 &&
+          o.records.every(
+            (r) => !r.allowed && r.reason === 'route_unmapped' && r.route === UNROUTED,
+          )
+        const problem = unrouted ? unservedProblem(served[i]) : refusalProblem(o)
         return problem === undefined ? [] : [`${show(o.probe)} -> ${o.status}: ${problem}`]
       })
       expect(problems.slice(0, 15), `${problems.length} requests`).toEqual([])
+      // Not vacuous: some targets no handler serves are refused as unrouted.
+      expect(
+        full.filter((o) => o.records.some((r) => r.route === UNROUTED)).length,
+      ).toBeGreaterThan(0)
     })
 
     it(`lets a token holding one route's scope reach that route's handler only (${NARROW_ROUTE})`, async () => {

@@ -19,6 +19,12 @@ import {
   type RouteApp,
 } from './support/route-apps.js'
 import { AUDIENCE, CHALLENGES, createSigningKit, ISSUER, REALM } from './support/signing.js'
+import {
+  STATIC_FILES,
+  UNROUTED_ADAPTERS,
+  UNROUTED_POLICY,
+  type UnroutedApp,
+} from './support/unrouted-apps.js'
 
 const kit = createSigningKit()
 const tokenWith = (scope: string): string => kit.jwt(kit.claims({ scope }))
@@ -330,8 +336,9 @@ describe.each(MIDDLEWARE_ADAPTERS)(
     // routes are judged, so middleware mounted after the guard ran for anonymous callers. Now
     // only a request whose path could reach a `public` rule passes the guard without a token.
     //
-    // Known limitation (documented in docs/policy.md): a request WITH a valid token that
-    // reaches a handler outside the routers is authenticated but judged by no rule.
+    // Regression (fixed; was a vulnerability): a request WITH a valid token that reached a
+    // handler outside the routers was authenticated but judged by no rule. Now a request that
+    // no route of the app takes is judged by the policy at the guard (see the next suite).
 
     it('with a policy, an anonymous request is refused before the middleware runs', async () => {
       const before = app.ran.length
@@ -342,17 +349,260 @@ describe.each(MIDDLEWARE_ADAPTERS)(
       })
     })
 
-    it.fails(
-      'with a policy, a valid token without any mapped route is refused too (unmatched: deny)',
-      async () => {
-        const before = app.ran.length
-        const reply = await sendRaw(app.url, {
-          target: '/admin-mw/export',
-          headers: [['Authorization', `Bearer ${tokenWith('read:items')}`]],
-        })
-        expect({ status: reply.status, ran: app.ran.slice(before) }).toEqual({
+    it('with a policy, a valid token without any mapped route is refused too (unmatched: deny)', async () => {
+      const before = app.ran.length
+      const reply = await sendRaw(app.url, {
+        target: '/admin-mw/export',
+        headers: [['Authorization', `Bearer ${tokenWith('read:items')}`]],
+      })
+      expect({ status: reply.status, ran: app.ran.slice(before) }).toEqual({
+        status: 403,
+        ran: [],
+      })
+      expect(reply.headers['www-authenticate']).toEqual([CHALLENGES.forbidden])
+    })
+
+    it('without a policy, a valid token reaches it as before (control)', async () => {
+      const before = bare.ran.length
+      const reply = await sendRaw(bare.url, {
+        target: '/admin-mw/export',
+        headers: [['Authorization', `Bearer ${tokenWith('read:items')}`]],
+      })
+      expect({ status: reply.status, ran: bare.ran.slice(before) }).toEqual({
+        status: 200,
+        ran: ['USE /admin-mw'],
+      })
+    })
+  },
+)
+
+/**
+ * A request that no route of the app takes is judged by the policy at the guard: by the rules
+ * whose template matches its path (a literal template before a parameterised one), else as
+ * unmapped. Whether a handler exists does not matter: an unmapped path is 403 under
+ * `unmatched: deny`, as an unmapped route is; under `unmatched: allow` it goes on (to the
+ * handler, or to the framework's 404). A request a route takes is judged by the route alone.
+ */
+describe.each(UNROUTED_ADAPTERS)(
+  '%s adapter: requests that no route takes, judged by the policy',
+  (adapter, startApp) => {
+    let app: UnroutedApp
+    let open: UnroutedApp
+    let monitor: UnroutedApp
+    beforeAll(async () => {
+      app = await startApp({ ...options(), policy: UNROUTED_POLICY })
+      open = await startApp({
+        ...options(),
+        policy: { ...UNROUTED_POLICY, defaults: { unmatched: 'allow', mode: 'enforce' } },
+      })
+      monitor = await startApp({
+        ...options(),
+        policy: { ...UNROUTED_POLICY, defaults: { unmatched: 'deny', mode: 'monitor' } },
+      })
+    })
+    afterAll(async () => {
+      await Promise.all([app?.close(), open?.close(), monitor?.close()])
+    })
+
+    /** Sends a GET with a token of `scope`, and returns what the app did for it. */
+    const call = async (
+      target: string,
+      scope: string,
+      on = app,
+      method = 'GET',
+      headers: [string, string][] = [],
+    ) => {
+      const [ran, decided] = [on.ran.length, on.decisions.length]
+      const reply = await sendRaw(on.url, {
+        method,
+        target,
+        headers: [['Authorization', `Bearer ${tokenWith(scope)}`], ...headers],
+      })
+      return {
+        status: reply.status,
+        body: reply.body,
+        challenge: reply.headers['www-authenticate'],
+        ran: on.ran.slice(ran),
+        decisions: on.decisions
+          .slice(decided)
+          .map((d) => ({ allowed: d.allowed, reason: d.reason, route: d.route })),
+      }
+    }
+
+    it('middleware on a path no rule names: 403 route_unmapped before it runs, one decision', async () => {
+      expect(await call('/admin-mw/export', 'admin')).toMatchObject({
+        status: 403,
+        challenge: [CHALLENGES.forbidden],
+        ran: [],
+        decisions: [{ allowed: false, reason: 'route_unmapped', route: '<unrouted>' }],
+      })
+    })
+
+    it('middleware on a path a rule names is judged by that rule', async () => {
+      expect(await call('/export', 'read:items')).toMatchObject({
+        status: 403,
+        challenge: [CHALLENGES.insufficient('admin')],
+        ran: [],
+        decisions: [{ allowed: false, reason: 'scope_insufficient', route: '/export' }],
+      })
+      expect(await call('/export', 'admin')).toMatchObject({
+        status: 200,
+        ran: ['USE /export'],
+        decisions: [{ allowed: true, reason: 'allowed', route: '/export' }],
+      })
+    })
+
+    it('static files: judged by the wildcard rule, or by a literal rule naming the file', async () => {
+      const file = await call('/static/app.js', 'read:items')
+      expect(file).toMatchObject({
+        status: 200,
+        decisions: [{ allowed: true, route: '/static/*path' }],
+      })
+      expect(file.body).toBe(STATIC_FILES['app.js'])
+      expect(await call('/static/secret.txt', 'read:items')).toMatchObject({
+        status: 403,
+        challenge: [CHALLENGES.insufficient('admin')],
+        decisions: [{ allowed: false, route: '/static/secret.txt' }],
+      })
+      const secret = await call('/static/secret.txt', 'admin')
+      expect(secret.status).toBe(200)
+      expect(secret.body).toBe(STATIC_FILES['secret.txt'])
+    })
+
+    it('case and trailing-slash variants of an unmapped path are refused alike', async () => {
+      for (const target of ['/ADMIN-MW/export', '/admin-mw/', '/Admin-Mw', '/export/x'])
+        expect({ target, ...(await call(target, 'admin')) }).toMatchObject({
+          target,
           status: 403,
           ran: [],
+        })
+    })
+
+    it('case and trailing-slash variants of a mapped path are judged by its rule', async () => {
+      for (const [target, rule] of [
+        ['/EXPORT', '/export'],
+        ['/export/', '/export'],
+        ['/Static/Secret.TXT', '/static/secret.txt'],
+        ['/STATIC/app.js/', '/static/*path'],
+      ] as const) {
+        const scope = rule === '/static/*path' ? 'admin' : 'read:items'
+        expect({ target, ...(await call(target, scope)) }).toMatchObject({
+          target,
+          decisions: [{ allowed: scope === 'admin', route: rule }],
+        })
+      }
+    })
+
+    it('a path no handler serves: 403 under unmatched: deny, 404 as before under unmatched: allow', async () => {
+      expect(await call('/nowhere', 'read:items')).toMatchObject({
+        status: 403,
+        challenge: [CHALLENGES.forbidden],
+      })
+      expect(await call('/nowhere', 'read:items', open)).toMatchObject({
+        status: 404,
+        decisions: [{ allowed: true, route: '<unrouted>' }],
+      })
+    })
+
+    it('a method the route does not serve is unmapped: 403', async () => {
+      expect(await call('/items', 'read:items', app, 'DELETE')).toMatchObject({
+        status: 403,
+        ran: [],
+        decisions: [{ allowed: false, reason: 'route_unmapped' }],
+      })
+    })
+
+    it('unmatched: allow lets middleware on an unmapped path run, and rules still apply', async () => {
+      expect(await call('/admin-mw/export', 'read:items', open)).toMatchObject({
+        status: 200,
+        ran: ['USE /admin-mw'],
+        decisions: [{ allowed: true, route: '<unrouted>' }],
+      })
+      expect(await call('/export', 'read:items', open)).toMatchObject({ status: 403, ran: [] })
+    })
+
+    it('middleware answering a method the route of its path does not serve: its answer is replaced by 403', async () => {
+      // The path is a route's, so the guard lets the request on (an override after it could
+      // still make it that route's); no route judged it when the answer started: judged then.
+      expect(await call('/items', 'admin', app, 'POST')).toMatchObject({
+        status: 403,
+        body: '',
+        challenge: [CHALLENGES.forbidden],
+        ran: ['USE POST /items'],
+        decisions: [{ allowed: false, reason: 'route_unmapped', route: '<unrouted>' }],
+      })
+    })
+
+    it('monitor mode: middleware on an unmapped path runs, and the decision records the violation', async () => {
+      const before = monitor.decisions.length
+      expect(await call('/admin-mw/export', 'read:items', monitor)).toMatchObject({
+        status: 200,
+        ran: ['USE /admin-mw'],
+      })
+      expect(monitor.decisions.slice(before)).toMatchObject([
+        {
+          allowed: true,
+          mode: 'monitor',
+          route: '<unrouted>',
+          violations: [{ type: 'unmapped_route', mode: 'monitor', enforced: false }],
+        },
+      ])
+    })
+
+    it('a request a route takes is judged by the route, once', async () => {
+      expect(await call('/items', 'read:items')).toMatchObject({
+        status: 200,
+        ran: ['GET /items'],
+        decisions: [{ allowed: true, route: '/items' }],
+      })
+    })
+
+    it('a route the guard cannot see (sub-app, composed router) is judged by its rule, once', async () => {
+      const [target, handler] =
+        adapter === 'express'
+          ? ['/sub/report', 'SUB GET /report']
+          : ['/composed', 'COMPOSED GET /composed']
+      expect(await call(target, 'read:items')).toMatchObject({
+        status: 200,
+        ran: [handler],
+        decisions: [{ allowed: true, route: target }],
+      })
+    })
+
+    it.runIf(adapter === 'express')(
+      'middleware answering a path the route after it cannot decode: its answer is replaced by 403',
+      async () => {
+        expect(await call('/enc/%C0%AF', 'admin')).toMatchObject({
+          status: 403,
+          body: '',
+          ran: ['USE /enc'],
+          decisions: [{ allowed: false, reason: 'route_unmapped' }],
+        })
+      },
+    )
+
+    it.runIf(adapter === 'express')(
+      'response wrappers installed after the guard (compression-like) keep working, and a denial passes through them',
+      async () => {
+        const shout: [string, string][] = [['X-Shout', '1']]
+        const streamed = await call('/stream', 'read:items', app, 'GET', shout)
+        expect(streamed).toMatchObject({ status: 200, ran: ['GET /stream'] })
+        expect(streamed.body.replace(/\r\n[0-9a-f]+\r\n|\r\n/g, '')).toMatch(/ONE,TWO,THREE/)
+        expect(await call('/items', 'admin', app, 'POST', shout)).toMatchObject({
+          status: 403,
+          body: '',
+          ran: ['USE POST /items'],
+        })
+      },
+    )
+
+    it.runIf(adapter === 'express')(
+      'middleware inside a mounted sub-app on a path no rule names: 403',
+      async () => {
+        expect(await call('/sub/raw', 'admin')).toMatchObject({
+          status: 403,
+          ran: [],
+          decisions: [{ allowed: false, reason: 'route_unmapped' }],
         })
       },
     )

@@ -26,7 +26,6 @@ export function routeStep(policy: CompiledPolicy, match: RouteMatch, method: str
   const params = Object.entries(dispatched.params)
     .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
     .join(', ')
-  const where = `${dispatched.template}${params === '' ? '' : ` (params ${params})`}`
   if (rule === undefined) {
     const others =
       match.rulesAtTemplate.length > 0
@@ -37,8 +36,8 @@ export function routeStep(policy: CompiledPolicy, match: RouteMatch, method: str
       step: 'route',
       verdict: unmatched === 'deny' ? 'fail' : 'info',
       detail:
-        `${others}. If the app has a route for ${method} ${where}, it is unmapped ` +
-        `(defaults.unmatched: ${unmatched}); if it has none, the app answers 404 without a policy decision`,
+        `${others}. The request is unmapped (defaults.unmatched: ${unmatched}), whether the app ` +
+        `serves it with a route, with middleware, or not at all`,
     }
   }
   const how =

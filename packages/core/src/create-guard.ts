@@ -20,8 +20,10 @@ import { readScopes } from './scopes/read-scopes.js'
 import {
   checkStepUp,
   decideRoute,
+  decideUnrouted,
   expandScopes,
   findRule,
+  UNROUTED,
   usedScopes,
   type DispatchedRoute,
 } from './policy/decide-route.js'
@@ -127,6 +129,17 @@ export interface Guard {
     route: DispatchedRoute,
     context?: DecisionContext,
   ): Decision
+  /**
+   * Judges, by the policy, a request that no route the adapter can see will dispatch (a
+   * handler mounted outside the routers, static files, or no handler at all): by the rules
+   * whose method and template match its path, else as unmapped. Nothing is recorded yet: the
+   * adapter calls `record()` when the request is denied here, or when it was answered without
+   * any route judging it. Without a policy every request is allowed here.
+   */
+  judgeUnrouted(
+    auth: AuthInfo | undefined,
+    request: { readonly method: string; readonly path: string },
+  ): UnroutedJudgment
   /** The loaded policy's version and file, if there is a policy. */
   policy(): { version: string; file: string | undefined } | undefined
   /** Reloads the policy file now (it is also reloaded when the file changes). */
@@ -162,6 +175,13 @@ export interface Guard {
   flush(): Promise<void>
   /** Stops watching the policy file, flushes events (within `deadlineMs`, default 5,000) and closes sinks. */
   close(deadlineMs?: number): Promise<void>
+}
+
+/** The decision about a request that no route dispatched, and how to record it (once). */
+export interface UnroutedJudgment {
+  readonly decision: Decision
+  /** Writes the decision to metrics and the audit trail; later calls do nothing. */
+  record(): void
 }
 
 /**
@@ -671,23 +691,23 @@ export function createGuard(options: ScopeguardOptions): Guard {
         ? anonymous
         : { allowed: true, status: 200, reason: 'allowed', auth }
     const policy = policySource.current()
+    const rule = findRule(policy, route)
+    const requirement = rule?.requirement
     const where: DecisionContext = {
       method: context?.method ?? route.method,
       path: context?.path,
       route: route.template,
+      required: requirement?.source,
     }
-    const rule = findRule(policy, route)
     // A public rule lets anyone through; its route is not judged on DPoP either.
     const refused = rule?.public === true ? undefined : judgeRouteDpop(rule?.dpop, auth)
-    if (refused !== undefined)
-      return report(refused, { ...where, required: rule?.requirement?.source })
+    if (refused !== undefined) return report(refused, where)
     const decision = decideRoute(policy, route, auth, refusalsFor(auth), clock)
-    const requirement = rule?.requirement
     const used =
       decision.allowed && auth !== undefined && requirement !== undefined
         ? usedScopes(policy, requirement, auth)
         : []
-    return report(decision, { ...where, required: requirement?.source }, used)
+    return report(decision, where, used)
   }
 
   /**
@@ -712,6 +732,53 @@ export function createGuard(options: ScopeguardOptions): Guard {
     return undefined
   }
 
+  const judgeUnrouted = (
+    auth: AuthInfo | undefined,
+    request: { readonly method: string; readonly path: string },
+  ): UnroutedJudgment => {
+    if (policySource === undefined) {
+      const decision: Decision =
+        auth === undefined ? anonymous : { allowed: true, status: 200, reason: 'allowed', auth }
+      return { decision, record: () => undefined }
+    }
+    const policy = policySource.current()
+    const judged = decideUnrouted(
+      policy,
+      request.method,
+      request.path,
+      auth,
+      refusalsFor(auth),
+      clock,
+    )
+    const rule = judged.rule
+    // The rule's (else the guard's) DPoP mode holds here too, as at a route.
+    const refused = rule?.public === true ? undefined : judgeRouteDpop(rule?.dpop, auth)
+    const decision = refused ?? judged.decision
+    let recorded = false
+    return {
+      decision,
+      record: () => {
+        if (recorded) return
+        recorded = true
+        const requirement = rule?.requirement
+        const used =
+          decision.allowed && auth !== undefined && requirement !== undefined
+            ? usedScopes(policy, requirement, auth)
+            : []
+        report(
+          decision,
+          {
+            method: request.method,
+            path: request.path,
+            route: rule?.path ?? UNROUTED,
+            required: requirement?.source,
+          },
+          used,
+        )
+      },
+    }
+  }
+
   return {
     optional: config.optional,
     hasPolicy: policySource !== undefined,
@@ -722,6 +789,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
     authorize,
     judgeAuthentication,
     judgeRoute,
+    judgeUnrouted,
     policy: () => {
       const policy = policySource?.current()
       return policy === undefined ? undefined : { version: policy.version, file: policy.file }

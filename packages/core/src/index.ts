@@ -5,6 +5,7 @@ export {
   type GuardControls,
   type GuardStats,
   type SharedInventory,
+  type UnroutedJudgment,
 } from './create-guard.js'
 export type { DpopOptions, ResourceMetadataOptions, ScopeguardOptions } from './options.js'
 export {
@@ -71,6 +72,7 @@ export { compileStepUp, type StepUpInput } from './policy/compile-step-up.js'
 export {
   checkStepUp,
   decideRoute,
+  decideUnrouted,
   expandScopes,
   findRule,
   type DispatchedRoute,
@@ -90,6 +92,7 @@ export {
   type CompiledContract,
   type CompiledPolicy,
   type CompiledRoute,
+  type MatchedRule,
   type Mode,
   type OverScopeAction,
   type PolicyDocument,

@@ -60,7 +60,7 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
     if (decision.headers !== undefined) res.set(decision.headers)
     req.auth = decision.auth
     ;(req as GuardedRequest)[GUARD] = guard
-    if (guard.hasPolicy) judgeAtRouteLayer(req, judge)
+    if (guard.hasPolicy && !judgeAtRouteLayer(req, res, judge)) return
     next()
   }
   // Not an async function: a reused token is answered from the cache synchronously, so the

@@ -10,6 +10,10 @@ interface LayerLike {
 }
 interface RouterLike {
   stack: LayerLike[]
+  match?(path: string, method: string): { path: LayerLike[] }
+  matchHost?(host: string): boolean
+  host?: unknown
+  opts?: { routerPath?: string }
 }
 
 const ENFORCER = Symbol.for('scopeguard.routeEnforcer')
@@ -27,6 +31,107 @@ interface TrappedContext extends Context {
 }
 /** Per router: how many layers were last instrumented. */
 const instrumented = new WeakMap<RouterLike, number>()
+/** Set on a request a route layer judged (a symbol property: cheaper than a WeakSet). */
+const JUDGED = Symbol('scopeguard.judged')
+const judged = {
+  add: (ctx: Context): void => {
+    ;(ctx as Context & { [JUDGED]?: true })[JUDGED] = true
+  },
+  has: (ctx: Context): boolean => (ctx as Context & { [JUDGED]?: true })[JUDGED] === true,
+}
+
+/**
+ * Judges a request with a policy: by the rule of every route layer that runs (see
+ * {@link instrumentRouters}), and otherwise by the policy (`guard.judgeUnrouted`): at once,
+ * before any handler runs, when no route of the app's @koa/router routers matches its path
+ * (whatever the method: middleware after the guard may still override it), so that plain
+ * middleware, static files and unknown paths are decided here; otherwise once the middleware
+ * chain has returned, if no route judged it (middleware answering a path a route also serves,
+ * a method no route of the path serves): a denial then replaces the response, which has not
+ * been sent yet. Returns false when the request is answered here, else what to call once the
+ * rest of the chain has run.
+ *
+ * @example
+ * const settle = judgeRequest(ctx, guard, send)
+ * if (settle === false) return
+ * await next()
+ * settle()
+ */
+export function judgeRequest(
+  ctx: Context,
+  guard: Guard,
+  send: (ctx: Context, decision: Exclude<Decision, { allowed: true }>) => void,
+): false | (() => void) {
+  const routers = instrumentRouters(ctx, guard, send)
+  const auth = ctx.state.auth as AuthInfo | undefined
+  const path = ctx.path
+  if (routers.some((router) => pathTakenByRoute(router, ctx))) {
+    return () => {
+      if (judged.has(ctx)) return
+      const judgment = guard.judgeUnrouted(auth, { method: ctx.method, path })
+      judgment.record()
+      if (judgment.decision.allowed || ctx.headerSent) return
+      for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name)
+      send(ctx, judgment.decision)
+    }
+  }
+  // No visible route: judged now. An allowed request is recorded once answered, unless a
+  // route of a router the guard cannot see (inside koa-compose, say) judged it meanwhile.
+  const judgment = guard.judgeUnrouted(auth, { method: ctx.method, path })
+  if (!judgment.decision.allowed) {
+    judgment.record()
+    send(ctx, judgment.decision)
+    return false
+  }
+  return () => {
+    if (!judged.has(ctx)) judgment.record()
+  }
+}
+
+/**
+ * Whether a route of this router matches the request's path (any method), by the router's
+ * own host and path matching. The match is handed on to the router's dispatch of the same
+ * path and method (once: @koa/router keeps the result's arrays in `ctx.matched`), so that a
+ * request the router dispatches is matched once, as without a policy.
+ */
+function pathTakenByRoute(router: RouterLike, ctx: Context): boolean {
+  if (router.match === undefined) return false
+  // `ctx.host` is read only for a router restricted to hosts (reading it parses headers).
+  if (router.host != null && router.matchHost !== undefined && !router.matchHost(ctx.host))
+    return false
+  // As @koa/router picks it: a configured routerPath unless empty, else the request's path.
+  const configured = router.opts?.routerPath
+  const path = configured === undefined || configured === '' ? ctx.path : configured
+  const result = router.match(path, ctx.method)
+  handOn(router, { path, method: ctx.method, size: router.stack.length, result })
+  return result.path.some((layer) => layer.methods.length > 0)
+}
+
+interface HandedMatch {
+  readonly path: string
+  readonly method: string
+  readonly size: number
+  readonly result: { path: LayerLike[] }
+}
+const handed = new WeakMap<RouterLike, HandedMatch>()
+
+/** Leaves a match for the router's next `match` call with the same path, method and routes. */
+function handOn(router: RouterLike, match: HandedMatch): void {
+  if (!handed.has(router) && !Object.hasOwn(router, 'match')) {
+    const original = router.match as NonNullable<RouterLike['match']>
+    router.match = function (this: RouterLike, path: string, method: string) {
+      const last = handed.get(this)
+      handed.delete(this)
+      return last !== undefined &&
+        last.path === path &&
+        last.method === method &&
+        last.size === this.stack.length
+        ? last.result
+        : original.call(this, path, method)
+    }
+  }
+  handed.set(router, match)
+}
 
 /**
  * Makes sure every route layer of the app's @koa/router routers starts with scopeguard's
@@ -41,7 +146,7 @@ export function instrumentRouters(
   ctx: Context,
   guard: Guard,
   send: (ctx: Context, decision: Exclude<Decision, { allowed: true }>) => void,
-): void {
+): RouterLike[] {
   const app = ctx.app
   let known = seen.get(app)
   if (known === undefined || known.middleware !== app.middleware.length) {
@@ -62,6 +167,7 @@ export function instrumentRouters(
     known.layers = layers
   }
   ;(ctx as TrappedContext)[TRAP] = { guard, send }
+  return known.routers
 }
 
 /**
@@ -115,6 +221,7 @@ function enforcer(
   const handlesGet = layer.methods.includes('GET')
   const enforce = (ctx: Context, next: Next): Promise<void> | void => {
     const method = ctx.method === 'HEAD' && handlesGet ? 'GET' : ctx.method
+    judged.add(ctx)
     const decision = guard.judgeRoute(
       ctx.state.auth as AuthInfo | undefined,
       {

@@ -15,7 +15,7 @@ import {
   type ScopeguardRequest,
   type StepUpInput,
 } from '@scopeguard/core'
-import { instrumentRouters } from './route-layer.js'
+import { judgeRequest } from './route-layer.js'
 
 declare module 'koa' {
   interface DefaultState {
@@ -92,8 +92,10 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
     if (decision.headers !== undefined) ctx.set(decision.headers)
     ctx.state.auth = decision.auth
     ;(ctx as GuardedContext)[GUARD] = guard
-    if (guard.hasPolicy) instrumentRouters(ctx, guard, send)
-    return next()
+    if (!guard.hasPolicy) return next()
+    const settle = judgeRequest(ctx, guard, send)
+    if (settle === false) return
+    return settle === undefined ? next() : next().then(settle)
   }
   // Not an async function: a reused token is answered from the cache synchronously, so the
   // hot path costs no extra promise or microtask.

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto'
 import { compileRequirement } from '../scopes/compile-requirement.js'
-import { createTemplateMatcher } from './match-template.js'
+import { createTemplateMatcher, type TemplateMatcher } from './match-template.js'
 import type {
   CompiledClient,
   CompiledContract,
   CompiledPolicy,
   CompiledRoute,
+  MatchedRule,
   Mode,
   PolicyDocument,
   RouteRuleObject,
@@ -46,6 +47,7 @@ export function compilePolicy(
     closure,
     routes,
     isPublicPath: compilePublicPaths(routes),
+    matchRules: compileRuleMatcher(routes),
     clients: new Map(
       Object.entries(document.clients ?? {}).map(([clientId, client]): [string, CompiledClient] => [
         clientId,
@@ -152,6 +154,59 @@ function compilePublicPaths(
           (method === 'HEAD' && rule.method === 'GET')) &&
         rule.test(path),
     )
+}
+
+/**
+ * The rules a request could be judged by when no route dispatches it: those whose method fits
+ * (the same, `ALL`, or `GET` for a HEAD request) and whose template matches the whole path,
+ * with the path's parameters. Literal templates are more specific than parameterised ones: when
+ * a literal template matches, only the literal rules are returned. Rules are indexed by their
+ * first path segment (upper-cased, as the case-insensitive matcher compares letters), so a
+ * path is tested against the rules of its own first segment and those whose first segment has
+ * a parameter, a wildcard or other path syntax.
+ */
+function compileRuleMatcher(
+  routes: ReadonlyMap<string, CompiledRoute>,
+): (method: string, path: string) => MatchedRule[] {
+  type Entry = { rule: CompiledRoute; literal: boolean; match: TemplateMatcher }
+  const bySegment = new Map<string, Entry[]>()
+  const anySegment: Entry[] = []
+  for (const rule of routes.values()) {
+    const entry = {
+      rule,
+      literal: !/[:*{]/.test(rule.path),
+      match: createTemplateMatcher(rule.path),
+    }
+    const segment = rule.path.startsWith('/') ? firstSegment(rule.path) : undefined
+    if (segment === undefined || PATH_SYNTAX.test(segment)) anySegment.push(entry)
+    else {
+      const key = segment.toUpperCase()
+      bySegment.set(key, [...(bySegment.get(key) ?? []), entry])
+    }
+  }
+  return (method, path) => {
+    const candidates = bySegment.get(firstSegment(path).toUpperCase()) ?? []
+    const found = [...candidates, ...anySegment].filter(
+      ({ rule, match }) =>
+        (rule.method === 'ALL' ||
+          rule.method === method ||
+          (method === 'HEAD' && rule.method === 'GET')) &&
+        match(path),
+    )
+    const chosen = found.some((entry) => entry.literal)
+      ? found.filter((entry) => entry.literal)
+      : found
+    return chosen.map(({ rule, match }) => ({ rule, params: match.params(path) ?? {} }))
+  }
+}
+
+/** Characters with a meaning in a path-to-regexp template, besides plain text. */
+const PATH_SYNTAX = /[:*{}()[\]?+!\\]/
+
+/** The first segment of a path, without its slashes (`/items/42` → `items`). */
+function firstSegment(path: string): string {
+  const end = path.indexOf('/', 1)
+  return end === -1 ? path.slice(1) : path.slice(1, end)
 }
 
 function deepFreeze<T>(value: T): T {

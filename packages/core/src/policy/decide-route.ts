@@ -169,6 +169,46 @@ export function decideRoute(
   return deny('policy_denied', challenges.forbidden, { auth, violations })
 }
 
+/** The template in decisions about requests that no route dispatched and no rule names. */
+export const UNROUTED = '<unrouted>'
+
+/**
+ * Judges a request that no route dispatches — a handler mounted outside the routers, static
+ * files, or nothing at all — by the policy: by every rule whose method and template match its
+ * path ({@link CompiledPolicy.matchRules}; it is allowed only if each allows), or, when no rule
+ * matches, as unmapped (`defaults.unmatched`). Returns the decision and the rule it names.
+ *
+ * @example
+ * const { decision } = decideUnrouted(policy, 'GET', '/static/app.js', auth, challenges)
+ */
+export function decideUnrouted(
+  policy: CompiledPolicy,
+  method: string,
+  path: string,
+  auth: AuthInfo | undefined,
+  challenges: Challenges,
+  clock: () => number = Date.now,
+): { decision: Decision; rule: CompiledRoute | undefined } {
+  const matched = policy.matchRules(method, path)
+  if (matched.length === 0) {
+    const route = { method, template: UNROUTED, params: {} }
+    return { decision: decideUnmapped(policy, route, auth, challenges), rule: undefined }
+  }
+  let allowed: { decision: Decision; rule: CompiledRoute } | undefined
+  for (const { rule, params } of matched) {
+    const decision = decideRoute(
+      policy,
+      { method: rule.method, template: rule.path, params },
+      auth,
+      challenges,
+      clock,
+    )
+    if (!decision.allowed) return { decision, rule }
+    allowed ??= { decision, rule }
+  }
+  return allowed as { decision: Decision; rule: CompiledRoute }
+}
+
 function decideUnmapped(
   policy: CompiledPolicy,
   route: DispatchedRoute,

@@ -148,6 +148,12 @@ export interface CompiledRoute {
   readonly stepUp: StepUpRequirement | undefined
 }
 
+/** A rule whose template matches a request path, with the path's parameters. */
+export interface MatchedRule {
+  readonly rule: CompiledRoute
+  readonly params: Readonly<Record<string, string | string[]>>
+}
+
 /** A compiled client baseline. */
 export interface CompiledClient {
   readonly clientId: string
@@ -176,6 +182,12 @@ export interface CompiledPolicy {
    * with or without a trailing slash). Only such requests may pass the guard without a token.
    */
   readonly isPublicPath: (method: string, path: string) => boolean
+  /**
+   * The rules that judge a request no route dispatches (a handler outside the routers): every
+   * rule whose method fits and whose template matches the path (any case, with or without a
+   * trailing slash), only the literal ones when a literal template matches.
+   */
+  readonly matchRules: (method: string, path: string) => readonly MatchedRule[]
   readonly file: string | undefined
   readonly document: PolicyDocument
   readonly defaults: {
