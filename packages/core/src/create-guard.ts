@@ -1,22 +1,15 @@
-import type { JWTPayload } from 'jose'
 import createDebug from 'debug'
 import type { AuthInfo } from './auth-info.js'
-import { toSafeClaims } from './claims.js'
 import { deny, type Allow, type Decision, type Violation } from './decision.js'
-import { ScopeguardConfigError, TokenInvalidError, VerifierUnavailableError } from './errors.js'
+import { TokenInvalidError, VerifierUnavailableError } from './errors.js'
 import { findToken, isB64Token, type TokenTransports } from './extract-token.js'
 import type { ScopeguardOptions } from './options.js'
 import type { ScopeguardRequest } from './request.js'
 import { createChallenges, type Challenges, type DpopChallenges } from './responses.js'
 import { createDpopCheck } from './dpop/check-request.js'
-import { forwardedCertificate, isThumbprint, matchesThumbprint } from './client-certificate.js'
-import {
-  createResourceMetadata,
-  type ProtectedResourceMetadata,
-  type ResourceMetadataEndpoint,
-} from './resource-metadata.js'
+import { forwardedCertificate, matchesThumbprint } from './client-certificate.js'
+import { createResourceMetadata } from './resource-metadata.js'
 import { missingScopes, satisfies, type ScopeRequirement } from './scopes/compile-requirement.js'
-import { readScopes } from './scopes/read-scopes.js'
 import {
   checkStepUp,
   decideRoute,
@@ -28,161 +21,27 @@ import {
   type DispatchedRoute,
 } from './policy/decide-route.js'
 import { createAuditor } from './audit/create-auditor.js'
-import { dormantEvent, lifecycleEvent, storeEvent } from './store/lifecycle-event.js'
+import { lifecycleEvent, storeEvent } from './store/lifecycle-event.js'
 import {
   elevationChange,
   killSwitchChange,
   revocationChange,
   unrevocationChange,
-  type ElevateRequest,
-  type RevokeRequest,
-  type Target,
 } from './store/lifecycle.js'
 import { memoryStore } from './store/memory-store.js'
-import {
-  revocationKey,
-  type ElevationGrant,
-  type RevocationKind,
-  type StoreSnapshot,
-} from './store/types.js'
+import { watchDormant } from './store/watch-dormant.js'
+import { applyState } from './store/apply-state.js'
+import type { ElevationGrant } from './store/types.js'
 import { createMetrics } from './audit/metrics.js'
-import type { DispatcherStats } from './audit/dispatcher.js'
-import type { UsageReport } from './audit/inventory.js'
-import { createPolicySource, type ReloadResult } from './policy/policy-source.js'
+import { createPolicySource } from './policy/policy-source.js'
 import type { DecisionContext } from './record-decision.js'
 import type { DpopMode, StepUpRequirement } from './policy/types.js'
+import type { Guard, UnroutedJudgment } from './guard.js'
 import { resolveOptions } from './resolve-options.js'
-import { introspectToken } from './verify/introspect-token.js'
 import { createTokenCache, tokenFingerprint } from './verify/token-cache.js'
-import { verifyJwt } from './verify/verify-jwt.js'
+import { createTokenVerifier } from './verify/verify-token.js'
 
 const debug = createDebug('scopeguard:decision')
-/** The largest time a Date can hold, in epoch seconds. */
-const MAX_EPOCH = 8.64e12
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
-
-/** Counters of a guard: what it verified, fetched and answered from cache. */
-export interface GuardStats {
-  /** Signature verifications performed (cache misses of JWTs). */
-  readonly jwtVerifications: number
-  /** Introspection requests sent. */
-  readonly introspections: number
-  /** Requests answered from the verified-token cache. */
-  readonly cacheHits: number
-  /** Key set fetches (successful or not). */
-  readonly keyFetches: number
-  /** Metadata discovery requests. */
-  readonly discoveryRequests: number
-}
-
-/**
- * The framework-free engine behind both adapters: it authenticates requests and judges
- * scope requirements, returning {@link Decision} values.
- */
-export interface Guard {
-  /** Whether token-less requests are let through anonymously. */
-  readonly optional: boolean
-  /** Whether a policy judges every dispatched route (adapters then enforce at the route layer). */
-  readonly hasPolicy: boolean
-  /**
-   * Whether certificate-bound tokens are accepted from the TLS connection (`mtls` without
-   * `certificateHeader`): adapters then give core the connection's client certificate.
-   */
-  readonly wantsPeerCertificate: boolean
-  /**
-   * The RFC 9728 metadata endpoint the adapters serve before authenticating, when `resource`
-   * is configured (undefined otherwise, and then it costs nothing).
-   */
-  readonly metadataEndpoint: ResourceMetadataEndpoint | undefined
-  /** The RFC 9728 protected resource metadata document, when `resource` is configured. */
-  resourceMetadata(): ProtectedResourceMetadata | undefined
-  /**
-   * Extracts and verifies the request's token. Never throws for anything a client sends.
-   * With a policy (or `optional`), a request without a token proceeds anonymously: the
-   * route's rule decides. The answer is synchronous when the token is in the verified-token
-   * cache (the common case of a reused token) and a promise only when it must be verified:
-   * `await` it either way.
-   */
-  authenticate(request: ScopeguardRequest): Decision | Promise<Decision>
-  /** Judges a compiled requirement (`requireScopes`) for an authenticated (or anonymous) caller. */
-  authorize(
-    auth: AuthInfo | undefined,
-    requirement: ScopeRequirement,
-    context?: DecisionContext,
-  ): Decision
-  /**
-   * Judges a step-up requirement (`requireAuthentication`, RFC 9470) for an authenticated (or
-   * anonymous) caller: a token whose `acr` / `auth_time` falls short gets 401
-   * `insufficient_user_authentication`. Only denials are recorded.
-   */
-  judgeAuthentication(
-    auth: AuthInfo | undefined,
-    requirement: StepUpRequirement,
-    context?: DecisionContext,
-  ): Decision
-  /**
-   * Judges a request the router dispatched to a route, by the policy's rule for that route.
-   * Without a policy every route is allowed here (requireScopes still applies).
-   */
-  judgeRoute(
-    auth: AuthInfo | undefined,
-    route: DispatchedRoute,
-    context?: DecisionContext,
-  ): Decision
-  /**
-   * Judges, by the policy, a request that no route the adapter can see will dispatch (a
-   * handler mounted outside the routers, static files, or no handler at all): by the rules
-   * whose method and template match its path, else as unmapped. Nothing is recorded yet: the
-   * adapter calls `record()` when the request is denied here, or when it was answered without
-   * any route judging it. Without a policy every request is allowed here.
-   */
-  judgeUnrouted(
-    auth: AuthInfo | undefined,
-    request: { readonly method: string; readonly path: string },
-  ): UnroutedJudgment
-  /** The loaded policy's version and file, if there is a policy. */
-  policy(): { version: string; file: string | undefined } | undefined
-  /** Reloads the policy file now (it is also reloaded when the file changes). */
-  reloadPolicy(): Promise<ReloadResult | undefined>
-  /** Snapshot of the counters. */
-  stats(): GuardStats
-  /** Revokes a token (`jti`), a client or a subject on every instance sharing the store: 401 until `until`. */
-  revoke(request: RevokeRequest): Promise<void>
-  /** Lifts a revocation. */
-  unrevoke(request: Target): Promise<void>
-  /** Refuses every token (except those of the `except` clients) until switched off. */
-  killSwitch(on: boolean, settings?: { except?: readonly string[]; reason?: string }): Promise<void>
-  /**
-   * Grants extra scopes to a client or subject for `ttl` seconds. Only scopes the policy marks
-   * `elevatable`; a TTL is required and bounded by `maxElevationTtl`. Throws a
-   * `LifecycleError` saying why a request is refused.
-   */
-  elevate(request: ElevateRequest): Promise<ElevationGrant>
-  /** Ends an elevation grant before it expires. */
-  revokeElevation(id: string): Promise<void>
-  /** The active elevation grants. */
-  elevations(): ElevationGrant[]
-  /** The usage inventory: per client, granted vs used scopes (undefined when switched off). */
-  inventory(): UsageReport | undefined
-  /**
-   * Usage summed over every instance sharing the store (with `@scopeguard/redis`), per client:
-   * granted, used and unused scopes and routes. The in-memory store gives this process's.
-   */
-  sharedInventory(): Promise<SharedInventory | undefined>
-  /** Counters of the event dispatcher (undefined without sinks). */
-  auditStats(): DispatcherStats | undefined
-  /** Writes buffered events to the sinks now. */
-  flush(): Promise<void>
-  /** Stops watching the policy file, flushes events (within `deadlineMs`, default 5,000) and closes sinks. */
-  close(deadlineMs?: number): Promise<void>
-}
-
-/** The decision about a request that no route dispatched, and how to record it (once). */
-export interface UnroutedJudgment {
-  readonly decision: Decision
-  /** Writes the decision to metrics and the audit trail; later calls do nothing. */
-  record(): void
-}
 
 /**
  * Creates a guard from options, synchronously: every option is checked at once (a mistake
@@ -203,6 +62,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
   })
   const { counters, clock } = config
   const cache = createTokenCache<AuthInfo>(config.cacheEntries, clock)
+  const { verify, cacheUntil } = createTokenVerifier(config)
   const transports: TokenTransports = {
     header: true,
     query: config.queryToken,
@@ -222,7 +82,15 @@ export function createGuard(options: ScopeguardOptions): Guard {
     store.subscribe((change, origin) => auditor.emit(lifecycleEvent(change, origin, clock()))),
     store.onStatus?.((status) => auditor.emit(storeEvent(status, clock()))),
   ]
-  const dormant = watchDormant()
+  const dormant = watchDormant({
+    after: options.dormantAfter,
+    revoke: options.revokeDormant === true,
+    revocationTtl: config.revocationTtl,
+    store,
+    clock,
+    knownClients: () => policySource?.current().clients.keys() ?? [],
+    emit: (event) => auditor.emit(event),
+  })
   const metrics = createMetrics(
     options.audit?.metrics === true,
     () => counters,
@@ -278,166 +146,11 @@ export function createGuard(options: ScopeguardOptions): Guard {
     auth: undefined,
   })
 
-  /** Reports (and, if asked, revokes) clients that no instance has seen for `dormantAfter`. */
-  function watchDormant(): { clients: () => string[]; stop: () => void } {
-    const after = options.dormantAfter
-    if (after === undefined) return { clients: () => [], stop: () => undefined }
-    if (typeof after !== 'number' || !(after > 0))
-      throw new ScopeguardConfigError('dormantAfter must be a positive number of seconds')
-    const startedAt = clock()
-    const reported = new Map<string, number>() // client → last seen when reported
-    const check = async (): Promise<void> => {
-      const seen = (await store.lastSeen?.()) ?? new Map<string, number>()
-      const now = clock()
-      const known = new Set([...(policySource?.current().clients.keys() ?? []), ...seen.keys()])
-      for (const clientId of known) {
-        const last = seen.get(clientId) ?? startedAt
-        if (reported.has(clientId) && reported.get(clientId) !== last) reported.delete(clientId) // seen again
-        if (now - last <= after * 1000 || reported.has(clientId)) continue
-        reported.set(clientId, last)
-        const reason = `not seen for more than ${after} s`
-        auditor.emit(dormantEvent(clientId, reason, now))
-        if (options.revokeDormant === true)
-          await store.apply(
-            revocationChange({ clientId, reason: `dormant: ${reason}` }, now, config.revocationTtl),
-          )
-      }
-    }
-    const timer = setInterval(
-      () => void check().catch((error: unknown) => debug('dormant check failed: %O', error)),
-      Math.min(after * 500, 60_000),
-    )
-    timer.unref()
-    return { clients: () => [...reported.keys()], stop: () => clearInterval(timer) }
-  }
-
-  const verify = async (token: string, fingerprint: string): Promise<AuthInfo> => {
-    const now = clock()
-    if (JWT_SHAPE.test(token)) {
-      counters.jwtVerifications++
-      const { payload, algorithm } = await verifyJwt(token, config.jwt, now)
-      checkClaims(payload)
-      return toAuthInfo(payload, 'jwt', algorithm, fingerprint)
-    }
-    if (config.introspection === undefined) throw new TokenInvalidError('unsupported_format')
-    counters.introspections++
-    const answer = await introspectToken(token, config.introspection, now)
-    checkClaims(answer)
-    return toAuthInfo(answer, 'opaque', undefined, fingerprint)
-  }
-
-  const checkClaims = (claims: Record<string, unknown>): void => {
-    // A token bound to a key (DPoP cnf.jkt, mTLS cnf.x5t#S256) must not work as a plain
-    // bearer token: whoever stole it would not need the key (RFC 9449 §7.2, RFC 8705 §3).
-    if (Object.hasOwn(claims, 'cnf')) checkConfirmation(claims['cnf'])
-    for (const name of ['exp', 'iat', 'nbf']) {
-      const value = claims[name]
-      if (
-        value !== undefined &&
-        !(typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_EPOCH)
-      ) {
-        throw new TokenInvalidError('claim_invalid')
-      }
-    }
-    checkLifetime(claims)
-  }
-
-  /**
-   * The confirmation methods (RFC 7800 `cnf`) this guard checks on every request are accepted
-   * here, each checked again per request and never cached with the token: `jkt` when DPoP is
-   * not disabled (a proof of that key, RFC 9449 §6), `x5t#S256` with `mtls` (the client
-   * certificate, RFC 8705 §3). A `cnf` with any other member, or with one this guard does not
-   * check, refuses the token: one carrying both `jkt` and `x5t#S256` is accepted only when
-   * both DPoP and `mtls` are on, and then needs both a valid proof and the certificate.
-   */
-  const checkConfirmation = (cnf: unknown): void => {
-    if (cnf === null || typeof cnf !== 'object' || Array.isArray(cnf))
-      throw new TokenInvalidError('key_bound')
-    const members = Object.keys(cnf)
-    if (members.length === 0) throw new TokenInvalidError('key_bound')
-    for (const member of members) {
-      const value = (cnf as Record<string, unknown>)[member]
-      if (member === 'jkt' && dpop !== undefined) {
-        if (typeof value !== 'string' || value === '') throw new TokenInvalidError('claim_invalid')
-      } else if (member === 'x5t#S256' && config.mtls !== undefined) {
-        if (!isThumbprint(value)) throw new TokenInvalidError('claim_invalid')
-      } else {
-        throw new TokenInvalidError('key_bound')
-      }
-    }
-  }
-
   /** The client certificate of a request: from the trusted proxy's header, or the TLS connection. */
   const clientCertificate = (request: ScopeguardRequest): Uint8Array | undefined => {
     const header = config.mtls?.certificateHeader
     if (header !== undefined) return forwardedCertificate(request, header)
     return request.clientCertificate?.()
-  }
-
-  const checkLifetime = (claims: { iat?: unknown; exp?: unknown }): void => {
-    const max = config.maxTokenLifetime
-    if (max === undefined) return
-    const { iat, exp } = claims
-    if (typeof iat !== 'number' || typeof exp !== 'number')
-      throw new TokenInvalidError('claim_invalid')
-    if (exp - iat > max) throw new TokenInvalidError('lifetime_too_long')
-  }
-
-  const toAuthInfo = (
-    payload: JWTPayload | Record<string, unknown>,
-    format: 'jwt' | 'opaque',
-    algorithm: string | undefined,
-    fingerprint: string,
-  ): AuthInfo => {
-    const claims = toSafeClaims(payload as Record<string, unknown>)
-    const text = (name: string): string | undefined =>
-      typeof claims[name] === 'string' ? (claims[name] as string) : undefined
-    const time = (name: string): Date | undefined =>
-      typeof claims[name] === 'number' ? new Date((claims[name] as number) * 1000) : undefined
-    const aud = claims['aud']
-    // checkClaims let a `cnf` through only with members this guard checks per request.
-    const cnf = claims['cnf'] as Record<string, unknown> | undefined
-    const jkt = cnf?.['jkt'] as string | undefined
-    const thumbprint = cnf?.['x5t#S256'] as string | undefined
-    return Object.freeze({
-      ...(jkt === undefined ? {} : { binding: Object.freeze({ kind: 'dpop' as const, jkt }) }),
-      clientId: text('client_id') ?? text('azp'),
-      subject: text('sub'),
-      scopes: Object.freeze(readScopes(claims, config.scopeClaim)),
-      claims,
-      token: Object.freeze({
-        format,
-        id: text('jti'),
-        issuer: text('iss') ?? config.introspection?.issuer ?? '',
-        audience: Object.freeze(
-          typeof aud === 'string'
-            ? [aud]
-            : Array.isArray(aud)
-              ? (aud.filter((a) => typeof a === 'string') as string[])
-              : [],
-        ),
-        algorithm,
-        issuedAt: time('iat'),
-        expiresAt: time('exp'),
-        fingerprint,
-        ...(thumbprint === undefined ? {} : { certificateThumbprint: thumbprint }),
-      }),
-    })
-  }
-
-  // A verified token is served from cache exactly as long as verification would accept it.
-  const tolerance = config.jwt.clockTolerance * 1000
-  const cacheUntil = (auth: AuthInfo): number => {
-    const expiresAt = auth.token.expiresAt?.getTime()
-    let until = expiresAt === undefined ? Infinity : expiresAt + tolerance
-    if (auth.token.format === 'opaque') {
-      until = Math.min(until, clock() + config.introspectionCacheMaxAge)
-    }
-    const { maxTokenAge } = config.jwt
-    if (maxTokenAge !== undefined && auth.token.issuedAt !== undefined) {
-      until = Math.min(until, auth.token.issuedAt.getTime() + maxTokenAge * 1000 + tolerance)
-    }
-    return until
   }
 
   const authenticate = (request: ScopeguardRequest): Decision | Promise<Decision> => {
@@ -551,53 +264,14 @@ export function createGuard(options: ScopeguardOptions): Guard {
     const state = store.snapshot()
     const decision: Decision = state.empty
       ? { allowed: true, status: 200, reason: 'allowed', auth }
-      : applyState(state, auth)
+      : applyState(state, auth, clock(), {
+          invalidToken: refusalsFor(auth).invalidToken,
+          unavailable: challenges.unavailable,
+        })
     // RFC 9449 §8.2: a fresh nonce with every answer to a DPoP request, when nonces are on.
     if (scheme === 'dpop' && decision.allowed && dpop?.nonce !== undefined)
       return { ...decision, headers: dpop.nonce.current(clock()).headers }
     return decision
-  }
-
-  /** Revocations, the kill switch and elevation grants, read from the store's local snapshot. */
-  const applyState = (state: StoreSnapshot, auth: AuthInfo): Decision => {
-    if (state.unavailable) return deny('verifier_unavailable', challenges.unavailable)
-    const now = clock()
-    const revoked = (kind: RevocationKind, value: string | undefined): boolean => {
-      const found =
-        value === undefined ? undefined : state.revocations.get(revocationKey(kind, value))
-      return found !== undefined && found.until > now
-    }
-    const killed =
-      state.killSwitch !== undefined && !state.killSwitch.except.includes(auth.clientId ?? '')
-    if (
-      killed ||
-      revoked('jti', auth.token.id) ||
-      revoked('clientId', auth.clientId) ||
-      revoked('subject', auth.subject)
-    ) {
-      debug('token refused: revoked%s', killed ? ' (kill switch)' : '')
-      // The caller is known (the token itself was valid): the audit trail says whose token it was.
-      return deny('token_invalid', refusalsFor(auth).invalidToken, { rejection: 'revoked', auth })
-    }
-    const grants = [...state.grants.values()].filter(
-      (g) =>
-        g.expiresAt > now &&
-        ((g.clientId !== undefined && g.clientId === auth.clientId) ||
-          (g.subject !== undefined && g.subject === auth.subject)),
-    )
-    if (grants.length === 0) return { allowed: true, status: 200, reason: 'allowed', auth }
-    const extra = [...new Set(grants.flatMap((g) => g.scopes))].filter(
-      (scope) => !auth.scopes.has(scope),
-    )
-    const elevated: AuthInfo = Object.freeze({
-      ...auth,
-      scopes: Object.freeze(new Set([...auth.scopes, ...extra])),
-      elevation: Object.freeze({
-        scopes: Object.freeze(extra),
-        grants: Object.freeze(grants.map((g) => g.id)),
-      }),
-    })
-    return { allowed: true, status: 200, reason: 'allowed', auth: elevated }
   }
 
   const denyFor = (error: unknown, refusal: Challenges | DpopChallenges): Decision => {
@@ -843,64 +517,5 @@ export function createGuard(options: ScopeguardOptions): Guard {
       await store.close()
       await auditor.close(deadlineMs)
     },
-  }
-}
-
-/** The controls both adapters put on their middleware, bound to the guard. */
-/** Usage summed over every instance sharing the store. */
-export interface SharedInventory {
-  readonly clients: readonly {
-    readonly clientId: string
-    readonly granted: Readonly<Record<string, number>>
-    readonly used: Readonly<Record<string, number>>
-    readonly routes: Readonly<Record<string, number>>
-    /** Granted but never used by any instance: candidates for removal. */
-    readonly unused: readonly string[]
-  }[]
-}
-
-export type GuardControls = Pick<
-  Guard,
-  | 'sharedInventory'
-  | 'revoke'
-  | 'unrevoke'
-  | 'killSwitch'
-  | 'elevate'
-  | 'revokeElevation'
-  | 'elevations'
-  | 'stats'
-  | 'policy'
-  | 'reloadPolicy'
-  | 'inventory'
-  | 'auditStats'
-  | 'flush'
-  | 'close'
-  | 'resourceMetadata'
->
-
-/**
- * Binds a guard's controls for an adapter's middleware object, so that `app.use(guard)` and
- * `guard.inventory()`, `guard.close()`, … are the same object in both frameworks.
- *
- * @example
- * return Object.assign(middleware, { guard, ...guardControls(guard) })
- */
-export function guardControls(guard: Guard): GuardControls {
-  return {
-    stats: () => guard.stats(),
-    policy: () => guard.policy(),
-    reloadPolicy: () => guard.reloadPolicy(),
-    inventory: () => guard.inventory(),
-    auditStats: () => guard.auditStats(),
-    sharedInventory: () => guard.sharedInventory(),
-    flush: () => guard.flush(),
-    close: (deadlineMs) => guard.close(deadlineMs),
-    revoke: (request) => guard.revoke(request),
-    unrevoke: (request) => guard.unrevoke(request),
-    killSwitch: (on, settings) => guard.killSwitch(on, settings),
-    elevate: (request) => guard.elevate(request),
-    revokeElevation: (id) => guard.revokeElevation(id),
-    elevations: () => guard.elevations(),
-    resourceMetadata: () => guard.resourceMetadata(),
   }
 }

@@ -1,12 +1,12 @@
+export { createGuard } from './create-guard.js'
 export {
-  createGuard,
   guardControls,
   type Guard,
   type GuardControls,
   type GuardStats,
   type SharedInventory,
   type UnroutedJudgment,
-} from './create-guard.js'
+} from './guard.js'
 export type { DpopOptions, ResourceMetadataOptions, ScopeguardOptions } from './options.js'
 export {
   certificateThumbprint,
