@@ -169,11 +169,11 @@ async function main(): Promise<number> {
       expect: 200,
     },
     {
-      what: 'admin calls a path with no route',
+      what: 'admin calls a path no rule maps (default deny)',
       method: 'GET',
       path: '/nowhere',
       client: DEMO_CLIENTS.admin,
-      expect: 404,
+      expect: 403,
     },
     {
       what: 'writer deletes (needs delete:items or admin)',
