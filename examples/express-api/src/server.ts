@@ -2,10 +2,12 @@ import { readApiOptions } from './env.js'
 import { createItemsApp } from './app.js'
 
 const port = Number(process.env['PORT'] ?? 3000)
-const { app } = createItemsApp(readApiOptions())
+const { app, guard } = createItemsApp(readApiOptions())
 const server = app.listen(port, '127.0.0.1', () => {
   console.log(`items API (Express) on http://127.0.0.1:${port}`)
 })
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => server.close())
+  // Stop taking requests, then close the guard: it flushes its events and closes its store
+  // (a Redis connection would otherwise keep the process alive).
+  process.once(signal, () => server.close(() => void guard.close()))
 }
