@@ -58,7 +58,7 @@ const hot = request(input.tokens.RS256)
 await bench('token', 'extractToken (RS256 token, Authorization header)', () =>
   extractToken(hot, transports, 8192),
 )
-await bench('token', 'tokenFingerprint: createHash(sha256) of the token', () =>
+await bench('token', 'tokenFingerprint: SHA-256 of the token (once per verification)', () =>
   tokenFingerprint(input.tokens.RS256),
 )
 await bench('token', 'crypto.hash(sha256) of the token (one-shot, Node ≥ 20.12)', () =>
