@@ -8,6 +8,7 @@ import {
   ScopeguardConfigError,
   type AuthInfo,
   type Decision,
+  type DecisionContext,
   type Guard,
   type GuardControls,
   type RequirementInput,
@@ -91,23 +92,9 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
  */
 export function requireScopes(requirement: RequirementInput): RequestHandler {
   const compiled = compileRequirement(requirement)
-  return (req, res, next) => {
-    const guard = (req as GuardedRequest)[GUARD]
-    if (guard === undefined) {
-      return next(
-        new ScopeguardConfigError(
-          'requireScopes() ran without the scopeguard() middleware before it: add app.use(scopeguard(options)) first',
-        ),
-      )
-    }
-    const decision = guard.authorize(req.auth, compiled, {
-      method: req.method,
-      path: req.path,
-      route: judgedTemplate(req),
-    })
-    if (decision.allowed) return next()
-    send(res, decision)
-  }
+  return routeCheck('requireScopes', (guard, auth, context) =>
+    guard.authorize(auth, compiled, context),
+  )
 }
 
 /**
@@ -122,16 +109,26 @@ export function requireScopes(requirement: RequirementInput): RequestHandler {
  */
 export function requireAuthentication(requirement: StepUpInput): RequestHandler {
   const compiled = compileStepUp(requirement)
+  return routeCheck('requireAuthentication', (guard, auth, context) =>
+    guard.judgeAuthentication(auth, compiled, context),
+  )
+}
+
+/** A route handler that judges the request with the guard of `scopeguard()` before it. */
+function routeCheck(
+  name: string,
+  judge: (guard: Guard, auth: AuthInfo | undefined, context: DecisionContext) => Decision,
+): RequestHandler {
   return (req, res, next) => {
     const guard = (req as GuardedRequest)[GUARD]
     if (guard === undefined) {
       return next(
         new ScopeguardConfigError(
-          'requireAuthentication() ran without the scopeguard() middleware before it: add app.use(scopeguard(options)) first',
+          `${name}() ran without the scopeguard() middleware before it: add app.use(scopeguard(options)) first`,
         ),
       )
     }
-    const decision = guard.judgeAuthentication(req.auth, compiled, {
+    const decision = judge(guard, req.auth, {
       method: req.method,
       path: req.path,
       route: judgedTemplate(req),

@@ -8,6 +8,7 @@ import {
   ScopeguardConfigError,
   type AuthInfo,
   type Decision,
+  type DecisionContext,
   type Guard,
   type GuardControls,
   type RequirementInput,
@@ -128,21 +129,9 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
  */
 export function requireScopes(requirement: RequirementInput): Middleware {
   const compiled = compileRequirement(requirement)
-  return (ctx, next) => {
-    const guard = (ctx as GuardedContext)[GUARD]
-    if (guard === undefined) {
-      throw new ScopeguardConfigError(
-        'requireScopes() ran without the scopeguard() middleware before it: add app.use(scopeguard(options)) first',
-      )
-    }
-    const decision = guard.authorize(ctx.state.auth as AuthInfo | undefined, compiled, {
-      method: ctx.method,
-      path: ctx.path,
-      route: (ctx as Context & { _matchedRoute?: string })._matchedRoute,
-    })
-    if (!decision.allowed) return send(ctx, decision)
-    return next()
-  }
+  return routeCheck('requireScopes', (guard, auth, context) =>
+    guard.authorize(auth, compiled, context),
+  )
 }
 
 /**
@@ -157,24 +146,33 @@ export function requireScopes(requirement: RequirementInput): Middleware {
  */
 export function requireAuthentication(requirement: StepUpInput): Middleware {
   const compiled = compileStepUp(requirement)
-  return async (ctx, next) => {
+  return routeCheck('requireAuthentication', (guard, auth, context) =>
+    guard.judgeAuthentication(auth, compiled, context),
+  )
+}
+
+/** A route middleware that judges the request with the guard of `scopeguard()` before it. */
+function routeCheck(
+  name: string,
+  judge: (guard: Guard, auth: AuthInfo | undefined, context: DecisionContext) => Decision,
+): Middleware {
+  return (ctx, next) => {
     const guard = (ctx as GuardedContext)[GUARD]
     if (guard === undefined) {
       throw new ScopeguardConfigError(
-        'requireAuthentication() ran without the scopeguard() middleware before it: add app.use(scopeguard(options)) first',
+        `${name}() ran without the scopeguard() middleware before it: add app.use(scopeguard(options)) first`,
       )
     }
-    const decision = guard.judgeAuthentication(ctx.state.auth as AuthInfo | undefined, compiled, {
+    const decision = judge(guard, ctx.state.auth as AuthInfo | undefined, {
       method: ctx.method,
       path: ctx.path,
       route: (ctx as Context & { _matchedRoute?: string })._matchedRoute,
     })
     if (!decision.allowed) return send(ctx, decision)
-    await next()
+    return next()
   }
 }
 
-/** The request URL as the app sees it, without the query (mounts included). */
 function requestUrl(ctx: Context): string {
   const url = ctx.originalUrl
   const q = url.indexOf('?')
