@@ -8,6 +8,7 @@
  * caller: a handler that needs `admin` never runs for a caller without `admin`. Every probe is
  * sent raw, so that the request target reaches the router exactly as written.
  */
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ScopeguardOptions } from '@scopeguard/core'
 import { sendRaw, type RawReply } from './support/servers.js'
@@ -593,6 +594,60 @@ describe.each(UNROUTED_ADAPTERS)(
           body: '',
           ran: ['USE POST /items'],
         })
+      },
+    )
+
+    it.runIf(adapter === 'express')(
+      'an answer replaced by 403 drops its own headers and body however it was written, and the connection stays usable',
+      async () => {
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+        try {
+          const ask = (method: string) =>
+            new Promise<{
+              status: number
+              headers: IncomingHttpHeaders
+              body: string
+              reused: boolean
+            }>((resolve, reject) => {
+              const req = httpRequest(
+                `${app.url}/items`,
+                { method, agent, headers: { authorization: `Bearer ${tokenWith('admin')}` } },
+                (res) => {
+                  let body = ''
+                  res.setEncoding('utf8')
+                  res.on('data', (chunk: string) => (body += chunk))
+                  res.on('end', () =>
+                    resolve({
+                      status: res.statusCode ?? 0,
+                      headers: res.headers,
+                      body,
+                      reused: req.reusedSocket,
+                    }),
+                  )
+                },
+              )
+              req.setTimeout(5_000, () => req.destroy(new Error(`no answer to ${method}`)))
+              req.on('error', reject)
+              req.end()
+            })
+          const before = app.ran.length
+          const replies = [await ask('PUT'), await ask('PATCH'), await ask('POST')]
+          expect(app.ran.slice(before)).toEqual([
+            'USE PUT /items',
+            'USE PATCH /items',
+            'USE POST /items',
+          ])
+          for (const reply of replies) {
+            expect(reply).toMatchObject({ status: 403, body: '' })
+            expect(reply.headers['content-length']).toBe('0')
+            expect(reply.headers['x-secret']).toBeUndefined()
+            expect(reply.headers['www-authenticate']).toBe(CHALLENGES.forbidden)
+          }
+          // Each answer ended where its length said: the next request went on the same socket.
+          expect(replies.map((reply) => reply.reused)).toEqual([false, true, true])
+        } finally {
+          agent.destroy()
+        }
       },
     )
 

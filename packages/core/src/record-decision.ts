@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Decision } from './decision.js'
+import { DECISION_RECORD } from './audit/log-line.js'
 import type { DecisionEvent } from './events.js'
 
 /** Where a decision was made: the request, and the route template once dispatched. */
@@ -46,6 +47,8 @@ export function recordDecision(
   const auth = decision.auth
   const violations = decision.violations ?? []
   return {
+    // Marks the record as built here, with exactly the fields of DecisionEvent (toLogLine).
+    __proto__: DECISION_RECORD,
     type: 'decision',
     v: 1,
     decisionId: randomUUID(),
@@ -68,5 +71,5 @@ export function recordDecision(
     violations,
     elevated: auth?.elevation?.scopes ?? [],
     ...(auth?.binding === undefined ? {} : { binding: auth.binding }),
-  }
+  } as DecisionEvent
 }

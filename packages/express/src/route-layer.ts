@@ -91,20 +91,17 @@ function judgeNow(req: Request, res: Response, judge: RouteJudge, path: string):
     judge.send(res, judgment.decision)
     return false
   }
-  const settle = (): void => {
-    if ((req as JudgedRequest)[JUDGED_TEMPLATE] === undefined) judgment.record()
-  }
-  onResponseStart(res, () => {
-    settle()
-    return undefined
-  })
-  res.once('close', settle)
+  patchWriteHead(res)
+  const pending: Pending = { req, judge, path, recordAllowed: false, judgment }
+  ;(res as PendingResponse)[PENDING] = pending
+  // A response that never starts (the client went away) is recorded when it closes.
+  res.once('close', () => settle(res as PendingResponse, pending))
   return true
 }
 
 /**
  * For a request a route may take: when its response starts without any route having judged
- * it, judges it by the policy then. A denial replaces the response: its status and headers
+ * it, it is judged by the policy then. A denial replaces the response: its status and headers
  * are the denial's and the body is dropped — the handler has run, but what it answered never
  * leaves.
  */
@@ -115,76 +112,113 @@ function judgeWhenAnswered(
   path: string,
   recordAllowed: boolean,
 ): void {
-  onResponseStart(res, (original) => {
-    if ((req as JudgedRequest)[JUDGED_TEMPLATE] !== undefined) return undefined
-    const judgment = judge.guard.judgeUnrouted(req.auth, { method: req.method, path })
-    if (recordAllowed || !judgment.decision.allowed) judgment.record()
-    return judgment.decision.allowed ? undefined : refusal(res, judgment.decision, original)
+  patchWriteHead(res)
+  const pending: Pending = { req, judge, path, recordAllowed, judgment: undefined }
+  ;(res as PendingResponse)[PENDING] = pending
+}
+
+/** What the response hook does when a request's response starts. */
+interface Pending {
+  readonly req: Request
+  readonly judge: RouteJudge
+  /** The full path the request is judged by, mount prefixes included. */
+  readonly path: string
+  /** Whether an allowed judgment made at response start is recorded. */
+  readonly recordAllowed: boolean
+  /** A judgment already made (the request was judged before any handler ran): only recorded. */
+  readonly judgment: UnroutedJudgment | undefined
+}
+type UnroutedJudgment = ReturnType<Guard['judgeUnrouted']>
+const PENDING = Symbol('scopeguard.pending')
+interface PendingResponse extends Response {
+  [PENDING]?: Pending | undefined
+}
+type WriteHead = (this: Response, ...args: unknown[]) => Response
+
+/**
+ * Settles a request no route judged, once: records a judgment made before, or judges it now.
+ * Returns the denial that must replace the response, if any.
+ */
+function settle(
+  res: PendingResponse,
+  pending: Pending,
+): Exclude<Decision, { allowed: true }> | undefined {
+  if (res[PENDING] !== pending) return undefined
+  res[PENDING] = undefined
+  const { req, judge, path, recordAllowed, judgment } = pending
+  if ((req as JudgedRequest)[JUDGED_TEMPLATE] !== undefined) return undefined
+  if (judgment !== undefined) {
+    judgment.record()
+    return undefined
+  }
+  const late = judge.guard.judgeUnrouted(req.auth, { method: req.method, path })
+  if (recordAllowed || !late.decision.allowed) late.record()
+  return late.decision.allowed ? undefined : late.decision
+}
+
+/**
+ * Hooks `writeHead` once on Express's response prototype: every response starts there —
+ * Node's `write` and `end` call it (`_implicitHeader`) when no header was written yet, and
+ * wrappers that other middleware put on a response (on-headers, compression) reach it in
+ * turn. A response with a request pending judgment is settled there; any other response goes
+ * through untouched. Hooking the prototype once, rather than wrapping every response, keeps
+ * responses the same shape and costs nothing per request. A response whose prototype chain
+ * is not Express's is hooked by itself.
+ */
+function patchWriteHead(res: Response): void {
+  const own = Object.getPrototypeOf(res) as object | null
+  if (own !== null && covered.has(own)) return
+  let below = own
+  while (below !== null && !hooked.has(below)) {
+    const above = Object.getPrototypeOf(below) as object | null
+    if (above === null) break
+    if (!hooked.has(above) && Object.hasOwn(above, 'writeHead')) {
+      // `below` is Express's response prototype, just under Node's ServerResponse.prototype.
+      if (below === own) break // no Express prototype in between
+      hooked.add(below)
+      hookWriteHead(below, (above as { writeHead: WriteHead }).writeHead)
+      break
+    }
+    below = above
+  }
+  if (below !== null && hooked.has(below)) covered.add(own as object)
+  else hookWriteHead(res, res.writeHead as WriteHead)
+}
+
+/** Prototypes whose `writeHead` is the hook; response prototypes known to inherit one. */
+const hooked = new WeakSet<object>()
+const covered = new WeakSet<object>()
+
+function hookWriteHead(target: object, next: WriteHead): void {
+  Object.defineProperty(target, 'writeHead', {
+    configurable: true,
+    writable: true,
+    value: function writeHead(this: PendingResponse, ...args: unknown[]): Response {
+      const pending = this[PENDING]
+      const denial = pending === undefined ? undefined : settle(this, pending)
+      if (denial === undefined) return next.apply(this, args)
+      return refuse(this, denial, next)
+    },
   })
 }
 
-type Writers = Pick<Response, 'writeHead' | 'write' | 'end'>
-const WRITERS = ['writeHead', 'write', 'end'] as const
-
 /**
- * Calls `start` once, when the response starts (its first `writeHead`, `write` or `end`),
- * before anything is written; `start` may return writers to use instead from then on. Where
- * other middleware wrapped these methods after this, their wrappers stay in place and reach
- * the writers through this one.
+ * Writes the denial's status and headers instead of the handler's, and makes Node drop the
+ * body the handler writes (as it does for HEAD, 204 and 304 responses).
  */
-function onResponseStart(res: Response, start: (original: Writers) => Writers | undefined): void {
-  const original: Writers = { writeHead: res.writeHead, write: res.write, end: res.end }
-  let writers: Writers | undefined
-  const begin = (): Writers => {
-    if (writers === undefined) {
-      writers = start(original) ?? original
-      for (const name of WRITERS) {
-        if (res[name] === wrappers[name]) (res as Writers)[name] = writers[name] as never
-      }
-    }
-    return writers
-  }
-  const wrappers: Writers = {
-    writeHead: function (this: Response, ...args: unknown[]) {
-      return (begin().writeHead as (...args: unknown[]) => Response).apply(this, args)
-    } as Response['writeHead'],
-    write: function (this: Response, ...args: unknown[]) {
-      return (begin().write as (...args: unknown[]) => boolean).apply(this, args)
-    } as Response['write'],
-    end: function (this: Response, ...args: unknown[]) {
-      return (begin().end as (...args: unknown[]) => Response).apply(this, args)
-    } as Response['end'],
-  }
-  Object.assign(res, wrappers)
-}
-
-/** Writers that send the denial's status and headers instead, and no body whatever is written. */
-function refusal(
+function refuse(
   res: Response,
   decision: Exclude<Decision, { allowed: true }>,
-  original: Writers,
-): Writers {
+  writeHead: WriteHead,
+): Response {
   for (const name of res.getHeaderNames()) res.removeHeader(name)
   for (const [name, value] of Object.entries(decision.headers)) res.setHeader(name, value)
+  // An explicit length: with the body dropped, a response without one would be read until
+  // the connection closes.
+  res.setHeader('content-length', '0')
   res.statusCode = decision.status
-  const callbackOf = (args: unknown[]) =>
-    args.find((arg): arg is () => void => typeof arg === 'function')
-  return {
-    writeHead: function (this: Response) {
-      return original.writeHead.call(this, decision.status)
-    } as Response['writeHead'],
-    write: function (this: Response, ...args: unknown[]) {
-      const callback = callbackOf(args)
-      if (callback !== undefined) process.nextTick(callback)
-      return true
-    } as Response['write'],
-    end: function (this: Response, ...args: unknown[]) {
-      return (original.end as (this: Response, callback?: () => void) => Response).call(
-        this,
-        callbackOf(args),
-      )
-    } as Response['end'],
-  }
+  ;(res as Response & { _hasBody: boolean })._hasBody = false
+  return writeHead.call(res, decision.status)
 }
 
 function patchDispatch(router: RouterLike): void {

@@ -126,6 +126,20 @@ export const startExpressUnroutedApp: StartUnroutedApp = async (base) => {
     res.json({ handler: 'GET /items' })
   })
   app.use('/items', (req, res, next) => {
+    if (req.method === 'PUT') {
+      // Headers of its own with writeHead, then a body in pieces.
+      ran.push('USE PUT /items')
+      res.writeHead(200, { 'X-Secret': '1', 'Content-Length': '6' })
+      res.write('se')
+      return void res.end('cret')
+    }
+    if (req.method === 'PATCH') {
+      // A body streamed without writeHead: the first write starts the response.
+      ran.push('USE PATCH /items')
+      res.setHeader('X-Secret', '1')
+      res.write('se')
+      return void setImmediate(() => res.end('cret'))
+    }
     if (req.method !== 'POST') return next()
     ran.push('USE POST /items')
     res.json({ secret: true })

@@ -1,5 +1,5 @@
 import { appendFile, rename, rm, stat } from 'node:fs/promises'
-import { toLogLine } from './console-sink.js'
+import { toLogLine } from '../log-line.js'
 import type { Sink } from '../sink.js'
 
 /**

@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest'
+import type { AuthInfo, Decision, DecisionEvent, ScopeguardEvent } from '../src/index.js'
+import { toLogLine } from '../src/index.js'
+import { recordDecision, type DecisionContext } from '../src/record-decision.js'
+
+/**
+ * toLogLine writes the decision records the guard builds field by field; the text must be
+ * exactly what serializing the generic form gives: level, time in epoch ms, msg, then the
+ * event's other fields in their order.
+ */
+function genericLine(event: ScopeguardEvent): string {
+  const warn =
+    event.type === 'violation' ||
+    event.type === 'first_use' ||
+    (event.type === 'decision' && !event.allowed) ||
+    (event.type === 'policy' && event.action === 'rejected')
+  const { time, ...rest } = event
+  return `${JSON.stringify({ level: warn ? 40 : 30, time: Date.parse(time), msg: `scopeguard ${event.type}`, ...rest })}\n`
+}
+
+const auth = (overrides: Partial<AuthInfo> = {}): AuthInfo =>
+  ({
+    clientId: 'reports-client',
+    subject: 'user-1',
+    token: { id: 'jti-1', fingerprint: 'f' },
+    scopes: new Set(['read:items', 'write:items']),
+    claims: {},
+    ...overrides,
+  }) as unknown as AuthInfo
+
+const allowed = (who: AuthInfo | undefined): Decision =>
+  ({ allowed: true, status: 200, reason: 'scopes_satisfied', auth: who }) as unknown as Decision
+
+const denied = (who: AuthInfo | undefined, extra: Record<string, unknown> = {}): Decision =>
+  ({
+    allowed: false,
+    status: 403,
+    reason: 'insufficient_scope',
+    auth: who,
+    missingScopes: ['delete:items'],
+    headers: {},
+    ...extra,
+  }) as unknown as Decision
+
+const context = (overrides: Partial<DecisionContext> = {}): DecisionContext => ({
+  method: 'GET',
+  path: '/items/42',
+  route: '/items/:id',
+  required: 'read:items',
+  ...overrides,
+})
+
+const cases: [string, Decision, DecisionContext, string | undefined][] = [
+  ['allowed, every member', allowed(auth()), context(), 'sha256:0123'],
+  ['denied', denied(auth()), context(), 'sha256:0123'],
+  [
+    'anonymous, no route, no policy',
+    denied(undefined, { status: 401, reason: 'missing_token', missingScopes: [] }),
+    context({ route: undefined, required: undefined }),
+    undefined,
+  ],
+  [
+    'invalid token with a rejection',
+    denied(undefined, { status: 401, reason: 'invalid_token', rejection: 'signature' }),
+    context(),
+    undefined,
+  ],
+  [
+    'a path with quotes, backslashes, controls and non-ASCII',
+    allowed(auth()),
+    context({ path: '/it"ems\\\u0001/ü/😀/\u2028' }),
+    'v',
+  ],
+  ['a path over 256 characters', allowed(auth()), context({ path: `/${'a'.repeat(400)}` }), 'v'],
+  [
+    'a client id and subject that need escaping',
+    allowed(auth({ clientId: 'c"1', subject: 'ü\n' })),
+    context(),
+    'v',
+  ],
+  [
+    'no subject, no token id',
+    allowed(auth({ subject: undefined, token: { id: undefined } } as unknown as Partial<AuthInfo>)),
+    context(),
+    'v',
+  ],
+  [
+    'violations and elevation',
+    {
+      ...allowed(
+        auth({ elevation: { scopes: ['admin'], expiresAt: 1 } } as unknown as Partial<AuthInfo>),
+      ),
+      violations: [
+        {
+          kind: 'over_scoped',
+          mode: 'monitor',
+          enforced: false,
+          scopes: ['admin'],
+          detail: 'x "y"',
+        },
+      ],
+    } as unknown as Decision,
+    context(),
+    'v',
+  ],
+  [
+    'a DPoP binding',
+    allowed(auth({ binding: { kind: 'dpop', jkt: 'abc' } } as unknown as Partial<AuthInfo>)),
+    context({ method: 'DELETE' }),
+    'v',
+  ],
+  ['an empty scope set', allowed(auth({ scopes: new Set() })), context(), 'v'],
+]
+
+describe('toLogLine on decision records', () => {
+  it.each(cases)('%s: the same text as the generic form', (_name, decision, ctx, version) => {
+    const record = recordDecision(decision, ctx, version)
+    expect(toLogLine(record)).toBe(genericLine(record))
+    // A second line from the same token reuses its scope list's JSON: still the same text.
+    expect(toLogLine(recordDecision(decision, ctx, version))).toMatch(/^\{"level":/)
+    expect(JSON.parse(toLogLine(record))).toEqual(JSON.parse(genericLine(record)))
+  })
+
+  it('writes a plain object with the fields of a decision record the generic way', () => {
+    const record = recordDecision(allowed(auth()), context(), 'v')
+    const copy = { ...record, extra: 'kept' } as unknown as DecisionEvent
+    expect(toLogLine(copy)).toBe(genericLine(copy))
+    expect(JSON.parse(toLogLine(copy))).toMatchObject({ extra: 'kept' })
+  })
+
+  it('keeps the record a plain object for every other reader', () => {
+    const record = recordDecision(denied(auth()), context(), 'v')
+    const plain = { ...record }
+    expect(JSON.stringify(record)).toBe(JSON.stringify(plain))
+    expect(structuredClone(record)).toEqual(plain)
+    expect(record).toEqual(plain)
+    expect(Object.keys(record)).toEqual(Object.keys(plain))
+    expect((record as unknown as { constructor: unknown }).constructor).toBe(Object)
+  })
+
+  it('writes null for a time that is not a date, as JSON does with NaN', () => {
+    const record = recordDecision(allowed(auth()), context(), 'v')
+    const odd = Object.assign(record, { time: 'not a time' })
+    expect(JSON.parse(toLogLine(odd))).toMatchObject({ time: null })
+    expect(toLogLine(odd)).toBe(genericLine(odd))
+  })
+})
