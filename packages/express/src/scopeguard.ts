@@ -16,7 +16,7 @@ import {
   type ScopeguardRequest,
   type StepUpInput,
 } from '@scopeguard/core'
-import { judgeAtRouteLayer, judgedTemplate } from './route-layer.js'
+import { guardRequest, judgeAtRouteLayer, stateOf } from './route-layer.js'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -37,10 +37,6 @@ export interface ScopeguardMiddleware extends RequestHandler, GuardControls {
   readonly guard: Guard
 }
 
-/** The guard that authenticated a request, for `requireScopes` (a symbol property: cheaper than a WeakMap). */
-const GUARD = Symbol('scopeguard.guard')
-type GuardedRequest = Request & { [GUARD]?: Guard }
-
 /**
  * Creates the Express middleware that authenticates every request: it extracts the bearer
  * token (RFC 6750), verifies it, sets `req.auth` and calls `next()`; otherwise it answers
@@ -60,8 +56,8 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
     if (!decision.allowed) return send(res, decision)
     if (decision.headers !== undefined) res.set(decision.headers)
     req.auth = decision.auth
-    ;(req as GuardedRequest)[GUARD] = guard
-    if (guard.hasPolicy && !judgeAtRouteLayer(req, res, judge)) return
+    const state = guardRequest(req, guard)
+    if (guard.hasPolicy && !judgeAtRouteLayer(req, res, judge, state)) return
     next()
   }
   // Not an async function: a reused token is answered from the cache synchronously, so the
@@ -120,18 +116,18 @@ function routeCheck(
   judge: (guard: Guard, auth: AuthInfo | undefined, context: DecisionContext) => Decision,
 ): RequestHandler {
   return (req, res, next) => {
-    const guard = (req as GuardedRequest)[GUARD]
-    if (guard === undefined) {
+    const state = stateOf(req)
+    if (state === undefined) {
       return next(
         new ScopeguardConfigError(
           `${name}() ran without the scopeguard() middleware before it: add app.use(scopeguard(options)) first`,
         ),
       )
     }
-    const decision = judge(guard, req.auth, {
+    const decision = judge(state.guard, req.auth, {
       method: req.method,
       path: req.path,
-      route: judgedTemplate(req),
+      route: state.template,
     })
     if (decision.allowed) return next()
     send(res, decision)
