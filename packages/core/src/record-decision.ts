@@ -26,6 +26,9 @@ const isoNow = (): string => {
   return lastIso
 }
 
+/** The empty lists of records: one frozen array, not a new one per record. */
+const NONE: readonly never[] = Object.freeze([])
+
 /** A verified token's scopes as a list, built once per token (its scope set is one object). */
 const scopeLists = new WeakMap<ReadonlySet<string>, readonly string[]>()
 const scopeList = (scopes: ReadonlySet<string>): string[] => {
@@ -45,8 +48,8 @@ export function recordDecision(
   policyVersion: string | undefined,
 ): DecisionEvent {
   const auth = decision.auth
-  const violations = decision.violations ?? []
-  return {
+  const violations = decision.violations ?? NONE
+  const record = {
     // Marks the record as built here, with exactly the fields of DecisionEvent (toLogLine).
     __proto__: DECISION_RECORD,
     type: 'decision',
@@ -64,12 +67,14 @@ export function recordDecision(
     clientId: auth?.clientId,
     subject: auth?.subject,
     tokenId: auth?.token.id,
-    scopes: auth === undefined ? [] : scopeList(auth.scopes),
+    scopes: auth === undefined ? NONE : scopeList(auth.scopes),
     required: context.required,
-    missing: decision.allowed ? [] : decision.missingScopes,
+    missing: decision.allowed ? NONE : decision.missingScopes,
     rejection: decision.allowed ? undefined : decision.rejection,
     violations,
-    elevated: auth?.elevation?.scopes ?? [],
-    ...(auth?.binding === undefined ? {} : { binding: auth.binding }),
-  } as DecisionEvent
+    elevated: auth?.elevation?.scopes ?? NONE,
+  } as DecisionEvent & { binding?: DecisionEvent['binding'] }
+  // Added last, as DecisionEvent declares it (no conditional spread: no scratch object).
+  if (auth?.binding !== undefined) record.binding = auth.binding
+  return record
 }
