@@ -296,13 +296,9 @@ export function createGuard(options: ScopeguardOptions): Guard {
     requirement: ScopeRequirement,
     context: DecisionContext = { method: '' },
   ): Decision => {
-    const judged = (): DecisionContext => ({
-      method: context.method,
-      path: context.path,
-      route: context.route,
-      required: requirement.source,
-    })
-    if (auth === undefined) return report(deny('token_missing', challenges.missing), judged())
+    if (auth === undefined) {
+      return report(deny('token_missing', challenges.missing), judged(context, requirement))
+    }
     // With a policy, a token's scopes count with everything they imply in the catalog.
     const granted =
       policySource === undefined ? auth.scopes : expandScopes(policySource.current(), auth.scopes)
@@ -311,7 +307,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
       // With a policy, the route's decision records the request and counts its usage; an
       // allowed requireScopes() next to it adds nothing, so only its denials are recorded.
       if (policySource !== undefined) return allowed
-      return report(allowed, judged(), usedScopes(undefined, requirement, auth))
+      return report(allowed, judged(context, requirement), usedScopes(undefined, requirement, auth))
     }
     const missing = missingScopes(requirement, granted)
     debug('insufficient scope for %s: missing %o', requirement.source, missing)
@@ -329,7 +325,7 @@ export function createGuard(options: ScopeguardOptions): Guard {
         },
       ],
     })
-    return report(decision, judged())
+    return report(decision, judged(context, requirement))
   }
 
   const judgeAuthentication = (
@@ -517,5 +513,15 @@ export function createGuard(options: ScopeguardOptions): Guard {
       await store.close()
       await auditor.close(deadlineMs)
     },
+  }
+}
+
+/** The context of a `requireScopes` decision: the request's, with the requirement judged. */
+function judged(context: DecisionContext, requirement: ScopeRequirement): DecisionContext {
+  return {
+    method: context.method,
+    path: context.path,
+    route: context.route,
+    required: requirement.source,
   }
 }

@@ -58,27 +58,34 @@ export function findToken(
   transports: TokenTransports,
   maxLength: number,
 ): Extraction {
-  const found: Extraction[] = []
+  // The first credential found, and how many there were (no list: this runs on every request).
+  let found: Extraction = NONE
+  let count = 0
   const header = readAuthorization(request)
   if (header === 'duplicate') {
     return { kind: 'invalid_request', detail: 'more than one Authorization header' }
   }
   if (header !== undefined) {
     const fromHeader = parseAuthorization(header, maxLength, transports.dpop === true)
-    if (fromHeader.kind !== 'none') found.push(fromHeader)
+    if (fromHeader.kind !== 'none') {
+      found = fromHeader
+      count++
+    }
   }
   if (transports.query && request.query) {
-    const values = new URLSearchParams(request.query).getAll('access_token')
-    found.push(...values.map((value) => checkToken(value, maxLength)))
+    for (const value of new URLSearchParams(request.query).getAll('access_token')) {
+      if (count++ === 0) found = checkToken(value, maxLength)
+    }
   }
   if (transports.formBody) {
-    const value = readFormToken(request)
-    if (value !== undefined) found.push(...value.map((v) => checkToken(v, maxLength)))
+    for (const value of readFormToken(request) ?? []) {
+      if (count++ === 0) found = checkToken(value, maxLength)
+    }
   }
-  if (found.length > 1) {
+  if (count > 1) {
     return { kind: 'invalid_request', detail: 'more than one token transport' }
   }
-  return found[0] ?? NONE
+  return found
 }
 
 function readAuthorization(request: ScopeguardRequest): string | 'duplicate' | undefined {
@@ -101,7 +108,11 @@ function readAuthorization(request: ScopeguardRequest): string | 'duplicate' | u
 
 function parseAuthorization(value: string, maxLength: number, dpop: boolean): Extraction {
   const space = value.indexOf(' ')
-  const scheme = (space === -1 ? value : value.slice(0, space)).toLowerCase()
+  // `Bearer` as RFC 6750 writes it needs no lower-cased copy; any other case does.
+  const scheme =
+    space === 6 && value.startsWith('Bearer')
+      ? 'bearer'
+      : (space === -1 ? value : value.slice(0, space)).toLowerCase()
   if (scheme !== 'bearer' && !(dpop && scheme === 'dpop')) return NONE
   // The header is rejected on size before anything else looks at it.
   if (value.length > maxLength + scheme.length + 1)
