@@ -118,6 +118,12 @@ export function render(results) {
       'miss and an eviction (the counters below confirm it). The peers have no token cache.',
   )
   line(
+    '- “no auth + two pass-through middleware” is a reference, not a peer: the app with an ' +
+      '`app.use` middleware and a route-level middleware that only call `next()` — the two ' +
+      'layers `scopeguard()` and `requireScopes()` add — so Express’s own cost of those layers ' +
+      'can be told from scopeguard’s work in them.',
+  )
+  line(
     '- Policies (`bench/lib/policy.mjs`): the 10- and 1,000-route files map five routes per ' +
       'service (list, read, create, update, delete) plus `GET /items`, with the scope ' +
       'catalog’s `implies`, baselines for 54 clients (`onOverScope: block` for the ' +

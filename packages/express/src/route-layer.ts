@@ -1,6 +1,7 @@
 import type { Application, Request, Response } from 'express'
 import { createTemplateMatcher, type Decision, type Guard } from '@scopeguard/core'
 import { join } from './list-routes.js'
+import { stateOf, type RequestState } from './request-state.js'
 
 /** The parts of Express 5's router (the `router` package) that route-layer enforcement reads. */
 interface RouteLike {
@@ -34,45 +35,6 @@ interface Placement {
   /** Parameters of the whole template, mount prefix included, from the request path. */
   readonly params: ((path: string) => Record<string, string | string[]> | undefined) | undefined
 }
-
-/**
- * What scopeguard keeps on a request, in one symbol property set once by the guard
- * middleware: every property added to a request grows its property storage (a copy of it),
- * so one object holding the guard, the judge, the judged template and the pending judgment
- * costs less than a property for each (the policy path allocated ~5 KB less per request).
- */
-export interface RequestState {
-  /** The guard that authenticated the request (for `requireScopes`). */
-  readonly guard: Guard
-  /** Set when the request is judged at the route layer (a policy guard). */
-  judge: RouteJudge | undefined
-  /** The app the guard is installed on: routes are placed from its router. */
-  app: Application | undefined
-  /** The template of the route that judged the request. */
-  template: string | undefined
-  /** The judgment waiting for the response to start, when no route judged the request yet. */
-  pending: Pending | undefined
-}
-const STATE = Symbol('scopeguard')
-interface StatefulRequest extends Request {
-  [STATE]?: RequestState
-}
-
-/** Marks a request as authenticated by `guard`; returns its state. */
-export function guardRequest(req: Request, guard: Guard): RequestState {
-  const state: RequestState = {
-    guard,
-    judge: undefined,
-    app: undefined,
-    template: undefined,
-    pending: undefined,
-  }
-  ;(req as StatefulRequest)[STATE] = state
-  return state
-}
-
-/** The state the guard middleware left on a request, if it ran. */
-export const stateOf = (req: Request): RequestState | undefined => (req as StatefulRequest)[STATE]
 
 const patched = new WeakSet<object>()
 const placements = new WeakMap<Application, WeakMap<RouteLike, Placement[]>>()
@@ -232,7 +194,7 @@ function hookWriteHead(target: object, next: WriteHead): void {
     writable: true,
     value: function writeHead(this: Response, ...args: unknown[]): Response {
       // Node's ServerResponse and Express's response both hold their request as `req`.
-      const state = (this.req as StatefulRequest | undefined)?.[STATE]
+      const state = this.req === undefined ? undefined : stateOf(this.req)
       const pending = state?.pending
       const denial = pending === undefined ? undefined : settle(state as RequestState, pending)
       if (denial === undefined) return next.apply(this, args)
@@ -270,8 +232,8 @@ function patchDispatch(router: RouterLike): void {
   if (patched.has(proto)) return
   patched.add(proto)
   const original = proto.dispatch
-  proto.dispatch = function dispatch(req: StatefulRequest, res, done) {
-    const state = req[STATE]
+  proto.dispatch = function dispatch(req: Request, res, done) {
+    const state = stateOf(req)
     const found = state?.judge
     // The router also offers a route to a request it has no handler for (HEAD on a route
     // with neither GET nor HEAD): nothing runs there, so there is nothing to judge.

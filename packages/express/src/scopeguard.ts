@@ -16,7 +16,8 @@ import {
   type ScopeguardRequest,
   type StepUpInput,
 } from '@scopeguard/core'
-import { guardRequest, judgeAtRouteLayer, stateOf } from './route-layer.js'
+import { guardRequest, stateOf } from './request-state.js'
+import { judgeAtRouteLayer } from './route-layer.js'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -55,8 +56,7 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
   const admit = (req: Request, res: Response, next: NextFunction, decision: Decision): void => {
     if (!decision.allowed) return send(res, decision)
     if (decision.headers !== undefined) res.set(decision.headers)
-    req.auth = decision.auth
-    const state = guardRequest(req, guard)
+    const state = guardRequest(req, guard, decision.auth)
     if (guard.hasPolicy && !judgeAtRouteLayer(req, res, judge, state)) return
     next()
   }

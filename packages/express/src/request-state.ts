@@ -1,0 +1,101 @@
+import { IncomingMessage } from 'node:http'
+import type { Application, Request } from 'express'
+import type { AuthInfo, Guard } from '@scopeguard/core'
+import type { Pending, RouteJudge } from './route-layer.js'
+
+/**
+ * What scopeguard keeps about a request while it is handled. It is held in a WeakMap, not on
+ * the request: a request object carries many properties already, and each one added to it
+ * copies its whole property storage (about 1.3 KB per request and property, measured), which
+ * a WeakMap entry does not.
+ */
+export interface RequestState {
+  /** The guard that authenticated the request (for `requireScopes`). */
+  readonly guard: Guard
+  /** The verified caller, which `req.auth` reads (undefined for anonymous requests). */
+  readonly auth: AuthInfo | undefined
+  /** Set when the request is judged at the route layer (a policy guard). */
+  judge: RouteJudge | undefined
+  /** The app the guard is installed on: routes are placed from its router. */
+  app: Application | undefined
+  /** The template of the route that judged the request. */
+  template: string | undefined
+  /** The judgment waiting for the response to start, when no route judged the request yet. */
+  pending: Pending | undefined
+}
+
+const states = new WeakMap<object, RequestState>()
+
+/** The state the guard middleware left on a request, if it ran. */
+export const stateOf = (req: object): RequestState | undefined => states.get(req)
+
+/**
+ * Records that `guard` authenticated the request as `auth`, and makes `req.auth` answer it.
+ * Returns the request's state.
+ */
+export function guardRequest(req: Request, guard: Guard, auth: AuthInfo | undefined): RequestState {
+  const state: RequestState = {
+    guard,
+    auth,
+    judge: undefined,
+    app: undefined,
+    template: undefined,
+    pending: undefined,
+  }
+  states.set(req, state)
+  // `req.auth` is read through the accessor on Express's request prototype, unless the
+  // request has an `auth` of its own (set by the app or another library, or a request whose
+  // prototype is not Express's): that one is replaced, as an assignment always did.
+  if (Object.hasOwn(req, 'auth') || !readsAuthFromState(req)) req.auth = auth
+  return state
+}
+
+/** Request prototypes whose `auth` is the accessor below, and those known to inherit it. */
+const hooked = new WeakSet<object>()
+const covered = new WeakSet<object>()
+
+/**
+ * Whether `req.auth` reads the request's state: true once `auth` is an accessor on Express's
+ * request prototype (the object between the app's `request` and Node's IncomingMessage
+ * prototype), which is defined there the first time. The accessor reads the state of the
+ * guard that authenticated the request; assigning `req.auth` (an app, express-jwt) gives the
+ * request an `auth` of its own, as a plain property would.
+ */
+function readsAuthFromState(req: Request): boolean {
+  const own = Object.getPrototypeOf(req) as object | null
+  if (own === null) return false
+  if (covered.has(own)) return true
+  let below: object | null = own
+  while (below !== null && !hooked.has(below)) {
+    const above = Object.getPrototypeOf(below) as object | null
+    // Express's request prototype: the one whose own prototype is Node's IncomingMessage's.
+    if (above === IncomingMessage.prototype && below !== own) {
+      if (Object.hasOwn(below, 'auth')) return false // someone else's `auth`: leave it alone
+      defineAuth(below)
+      hooked.add(below)
+      break
+    }
+    below = above
+  }
+  if (below === null || !hooked.has(below)) return false
+  covered.add(own)
+  return true
+}
+
+function defineAuth(proto: object): void {
+  Object.defineProperty(proto, 'auth', {
+    configurable: true,
+    enumerable: false,
+    get(this: object): AuthInfo | undefined {
+      return states.get(this)?.auth
+    },
+    set(this: object, value: unknown) {
+      Object.defineProperty(this, 'auth', {
+        value,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      })
+    },
+  })
+}
