@@ -110,7 +110,7 @@ export function createAuditor(
     const newScopes =
       inventory !== undefined && auth?.clientId !== undefined
         ? observe(inventory, granted, decided, auth, used, context)
-        : []
+        : NONE
     if (!recording) return
     const quiet =
       decided.allowed && (decided.violations === undefined || decided.violations.length === 0)
@@ -166,7 +166,7 @@ function observe(
   auth: AuthInfo,
   used: readonly string[],
   context: DecisionContext,
-): string[] {
+): readonly string[] {
   const clientId = auth.clientId as string
   if (!granted.has(auth.claims)) {
     granted.add(auth.claims)
@@ -178,13 +178,30 @@ function observe(
         : [...auth.scopes].filter((scope) => !elevated.includes(scope)),
     )
   }
-  if (!decided.allowed || used.length === 0) return []
+  if (!decided.allowed || used.length === 0) return NONE
   return inventory.observeUse(
     clientId,
     used,
-    context.route === undefined ? undefined : `${context.method} ${context.route}`,
+    context.route === undefined ? undefined : routeKey(context.method, context.route),
   )
 }
+
+/** `METHOD template`, built once per route (a fresh string per request would be hashed anew). */
+function routeKey(method: string, route: string): string {
+  let byMethod = routeKeys.get(route)
+  if (byMethod === undefined) {
+    byMethod = new Map()
+    if (routeKeys.size < 4096) routeKeys.set(route, byMethod)
+  }
+  let key = byMethod.get(method)
+  if (key === undefined) {
+    key = `${method} ${route}`
+    if (byMethod.size < 64) byMethod.set(method, key)
+  }
+  return key
+}
+const routeKeys = new Map<string, Map<string, string>>()
+const NONE: readonly string[] = Object.freeze([])
 
 function violationEvent(
   record: DecisionEvent,

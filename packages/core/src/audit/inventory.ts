@@ -115,16 +115,25 @@ export function createInventory(
       }
     },
     /** Records an allowed request; returns the scopes the client used for the first time. */
-    observeUse(clientId: string, scopes: readonly string[], route: string | undefined): string[] {
+    observeUse(
+      clientId: string,
+      scopes: readonly string[],
+      route: string | undefined,
+    ): readonly string[] {
       const state = client(clientId)
-      if (state === undefined) return []
+      if (state === undefined) return NO_SCOPES
       const now = clock()
       if (route !== undefined) {
         count(state.routes, route, maxRoutes, now)
         onCount?.(clientId, 'route', route)
       }
       for (const scope of scopes) onCount?.(clientId, 'used', scope)
-      return scopes.filter((scope) => count(state.used, scope, maxScopes, now))
+      // Every scope is counted; a list is built only when one is new (this runs per request).
+      let fresh: string[] | undefined
+      for (const scope of scopes) {
+        if (count(state.used, scope, maxScopes, now)) (fresh ??= []).push(scope)
+      }
+      return fresh ?? NO_SCOPES
     },
     /** The inventory now, with each client's granted-but-unused scopes. */
     report(): UsageReport {
@@ -159,6 +168,8 @@ export function createInventory(
     },
   }
 }
+
+const NO_SCOPES: readonly string[] = Object.freeze([])
 
 /** The inventory type returned by {@link createInventory}. */
 export type Inventory = ReturnType<typeof createInventory>
