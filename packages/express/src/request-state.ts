@@ -1,6 +1,7 @@
 import { IncomingMessage } from 'node:http'
 import type { Application, Request } from 'express'
 import type { AuthInfo, Guard } from '@scopeguard/core'
+import { expressPrototype } from './express-prototype.js'
 import type { Pending, RouteJudge } from './route-layer.js'
 
 /**
@@ -50,34 +51,27 @@ export function guardRequest(req: Request, guard: Guard, auth: AuthInfo | undefi
   return state
 }
 
-/** Request prototypes whose `auth` is the accessor below, and those known to inherit it. */
+/** Express request prototypes whose `auth` is the accessor below; request prototypes known to inherit it. */
 const hooked = new WeakSet<object>()
 const covered = new WeakSet<object>()
 
 /**
  * Whether `req.auth` reads the request's state: true once `auth` is an accessor on Express's
- * request prototype (the object between the app's `request` and Node's IncomingMessage
- * prototype), which is defined there the first time. The accessor reads the state of the
- * guard that authenticated the request; assigning `req.auth` (an app, express-jwt) gives the
- * request an `auth` of its own, as a plain property would.
+ * request prototype, which is defined there the first time (unless something else defined an
+ * `auth` there). The accessor reads the state of the guard that authenticated the request;
+ * assigning `req.auth` (an app, express-jwt) gives the request an `auth` of its own, as a
+ * plain property would.
  */
 function readsAuthFromState(req: Request): boolean {
-  const own = Object.getPrototypeOf(req) as object | null
-  if (own === null) return false
+  const own = Object.getPrototypeOf(req) as object
   if (covered.has(own)) return true
-  let below: object | null = own
-  while (below !== null && !hooked.has(below)) {
-    const above = Object.getPrototypeOf(below) as object | null
-    // Express's request prototype: the one whose own prototype is Node's IncomingMessage's.
-    if (above === IncomingMessage.prototype && below !== own) {
-      if (Object.hasOwn(below, 'auth')) return false // someone else's `auth`: leave it alone
-      defineAuth(below)
-      hooked.add(below)
-      break
-    }
-    below = above
+  const proto = expressPrototype(req, IncomingMessage.prototype)
+  if (proto === undefined) return false
+  if (!hooked.has(proto)) {
+    if (Object.hasOwn(proto, 'auth')) return false // someone else's `auth`: left alone
+    defineAuth(proto)
+    hooked.add(proto)
   }
-  if (below === null || !hooked.has(below)) return false
   covered.add(own)
   return true
 }

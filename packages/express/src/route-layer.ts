@@ -1,5 +1,7 @@
+import { ServerResponse } from 'node:http'
 import type { Application, Request, Response } from 'express'
 import { createTemplateMatcher, type Decision, type Guard } from '@scopeguard/core'
+import { expressPrototype } from './express-prototype.js'
 import { join } from './list-routes.js'
 import { stateOf, type RequestState } from './request-state.js'
 
@@ -165,26 +167,19 @@ function settle(
  * is not Express's is hooked by itself.
  */
 function patchWriteHead(res: Response): void {
-  const own = Object.getPrototypeOf(res) as object | null
-  if (own !== null && covered.has(own)) return
-  let below = own
-  while (below !== null && !hooked.has(below)) {
-    const above = Object.getPrototypeOf(below) as object | null
-    if (above === null) break
-    if (!hooked.has(above) && Object.hasOwn(above, 'writeHead')) {
-      // `below` is Express's response prototype, just under Node's ServerResponse.prototype.
-      if (below === own) break // no Express prototype in between
-      hooked.add(below)
-      hookWriteHead(below, (above as { writeHead: WriteHead }).writeHead)
-      break
-    }
-    below = above
+  const own = Object.getPrototypeOf(res) as object
+  if (covered.has(own)) return
+  const proto = expressPrototype(res, ServerResponse.prototype)
+  if (proto === undefined) return hookWriteHead(res, res.writeHead as WriteHead)
+  if (!hooked.has(proto)) {
+    hooked.add(proto)
+    // What the prototype answers now (Node's, or a hook someone else put there) runs next.
+    hookWriteHead(proto, (proto as { writeHead: WriteHead }).writeHead)
   }
-  if (below !== null && hooked.has(below)) covered.add(own as object)
-  else hookWriteHead(res, res.writeHead as WriteHead)
+  covered.add(own)
 }
 
-/** Prototypes whose `writeHead` is the hook; response prototypes known to inherit one. */
+/** Express response prototypes whose `writeHead` is the hook; response prototypes known to inherit it. */
 const hooked = new WeakSet<object>()
 const covered = new WeakSet<object>()
 
