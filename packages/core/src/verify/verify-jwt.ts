@@ -48,23 +48,27 @@ export async function verifyJwt(
   policy: JwtPolicy,
   now: number,
 ): Promise<VerifiedJwt> {
-  const { header, issuer, payload } = inspect(token, policy)
-  const getKey = policy.issuers.get(issuer)
+  // With one issuer, jose decodes the header once and checks the algorithm allowlist; the
+  // type is checked by the key resolver, before any key is looked up (see singleIssuerKey).
+  const checked = policy.issuers.size > 1 ? inspect(token, policy) : undefined
+  const issuer = checked === undefined ? (policy.issuers.keys().next().value as string) : checked.issuer
+  const getKey = checked === undefined ? singleIssuerKey(policy) : policy.issuers.get(issuer)
   if (getKey === undefined) throw new TokenInvalidError('issuer_mismatch')
   const options: JWTVerifyOptions = {
     issuer,
     audience: policy.audiences as string[],
     algorithms: policy.algorithms as string[],
     clockTolerance: policy.clockTolerance,
-    requiredClaims: ['exp'],
+    requiredClaims: REQUIRED_CLAIMS,
     currentDate: new Date(now),
-    ...(policy.maxTokenAge === undefined ? {} : { maxTokenAge: policy.maxTokenAge }),
+    maxTokenAge: policy.maxTokenAge, // undefined is no limit to jose
   }
   try {
     const result = await verifyWithCandidates(token, getKey, options)
+    const header = result.protectedHeader
     // With one issuer the payload was not decoded before verification: the ID-token check
     // runs on the verified payload instead (jose checks `iss` exactly either way).
-    if (payload === undefined) checkType(header.typ, result.payload, policy.strict)
+    if (checked?.payload === undefined) checkType(header.typ, result.payload, policy.strict)
     const iat = result.payload.iat
     // jose checks `iat` only against maxTokenAge; a token issued in the future is refused too.
     if (iat !== undefined && iat > now / 1000 + policy.clockTolerance) {
@@ -72,8 +76,32 @@ export async function verifyJwt(
     }
     return { payload: result.payload, algorithm: header.alg }
   } catch (error) {
+    // jose checks the header in its own order; a token it refused is checked again in ours
+    // (malformed, algorithm, type), so that each token keeps the reason it always had.
+    if (checked === undefined) inspect(token, policy)
     throw toVerificationError(error)
   }
+}
+
+const REQUIRED_CLAIMS = ['exp']
+const singleIssuerKeys = new WeakMap<JwtPolicy, GetKey>()
+
+/**
+ * The key resolver of a single-issuer policy, which jose calls once the header is decoded
+ * and its algorithm allowed: it refuses a token of the wrong type before any key is looked
+ * up (so before any key set is fetched). Built once per policy.
+ */
+function singleIssuerKey(policy: JwtPolicy): GetKey {
+  let resolver = singleIssuerKeys.get(policy)
+  if (resolver === undefined) {
+    const [getKey] = policy.issuers.values() as Iterable<GetKey>
+    resolver = (header, token) => {
+      checkHeaderType(header.typ, policy.strict)
+      return (getKey as GetKey)(header, token)
+    }
+    singleIssuerKeys.set(policy, resolver)
+  }
+  return resolver
 }
 
 /**
@@ -104,7 +132,8 @@ async function verifyWithCandidates(
 /**
  * What is checked before any key is looked at: the header's algorithm and type and, when
  * several issuers are accepted, the token's `iss` (to pick that issuer's keys). With a single
- * issuer the payload is left to jose (decoding it twice is a tenth of a verification).
+ * issuer the payload is left to jose (decoding it twice is a tenth of a verification), and
+ * this runs only for a token jose refused, to give the reason these checks would give first.
  */
 function inspect(
   token: string,
