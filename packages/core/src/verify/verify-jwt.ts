@@ -64,7 +64,13 @@ export async function verifyJwt(
     maxTokenAge: policy.maxTokenAge, // undefined is no limit to jose
   }
   try {
-    const result = await verifyWithCandidates(token, getKey, options)
+    let result: JWTVerifyResult
+    try {
+      result = await jwtVerify(token, getKey, options)
+    } catch (error) {
+      if (!(error instanceof joseErrors.JWKSMultipleMatchingKeys)) throw error
+      result = await verifyWithCandidates(token, error, options)
+    }
     const header = result.protectedHeader
     // With one issuer the payload was not decoded before verification: the ID-token check
     // runs on the verified payload instead (jose checks `iss` exactly either way).
@@ -105,28 +111,23 @@ function singleIssuerKey(policy: JwtPolicy): GetKey {
 }
 
 /**
- * jwtVerify with a key resolver; when several published keys match a token without `kid`
- * (during a rotation, say), each candidate is tried in turn, as jose's error allows.
+ * When several published keys match a token without `kid` (during a rotation, say), jwtVerify
+ * with each candidate in turn, as jose's error allows.
  */
 async function verifyWithCandidates(
   token: string,
-  getKey: GetKey,
+  error: InstanceType<typeof joseErrors.JWKSMultipleMatchingKeys>,
   options: JWTVerifyOptions,
 ): Promise<JWTVerifyResult> {
-  try {
-    return await jwtVerify(token, getKey, options)
-  } catch (error) {
-    if (!(error instanceof joseErrors.JWKSMultipleMatchingKeys)) throw error
-    const candidates = error as unknown as AsyncIterable<Parameters<typeof jwtVerify>[1]>
-    for await (const key of candidates) {
-      try {
-        return await jwtVerify(token, key, options)
-      } catch (inner) {
-        if (!(inner instanceof joseErrors.JWSSignatureVerificationFailed)) throw inner
-      }
+  const candidates = error as unknown as AsyncIterable<Parameters<typeof jwtVerify>[1]>
+  for await (const key of candidates) {
+    try {
+      return await jwtVerify(token, key, options)
+    } catch (inner) {
+      if (!(inner instanceof joseErrors.JWSSignatureVerificationFailed)) throw inner
     }
-    throw new joseErrors.JWSSignatureVerificationFailed()
   }
+  throw new joseErrors.JWSSignatureVerificationFailed()
 }
 
 /**
