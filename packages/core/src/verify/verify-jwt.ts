@@ -51,7 +51,8 @@ export async function verifyJwt(
   // With one issuer, jose decodes the header once and checks the algorithm allowlist; the
   // type is checked by the key resolver, before any key is looked up (see singleIssuerKey).
   const checked = policy.issuers.size > 1 ? inspect(token, policy) : undefined
-  const issuer = checked === undefined ? (policy.issuers.keys().next().value as string) : checked.issuer
+  const issuer =
+    checked === undefined ? (policy.issuers.keys().next().value as string) : checked.issuer
   const getKey = checked === undefined ? singleIssuerKey(policy) : policy.issuers.get(issuer)
   if (getKey === undefined) throw new TokenInvalidError('issuer_mismatch')
   const options: JWTVerifyOptions = {
