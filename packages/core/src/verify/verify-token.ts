@@ -18,10 +18,24 @@ const time = (value: unknown): Date | undefined =>
 const MAX_EPOCH = 8.64e12
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 
+/**
+ * Whether a token has the shape of a compact JWS (three base64url parts): such a token is
+ * verified locally, anything else introspected. Every such token is an RFC 6750 b64token.
+ *
+ * @example
+ * isJwtShaped('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln') // => true
+ */
+export function isJwtShaped(token: string): boolean {
+  return JWT_SHAPE.test(token)
+}
+
 /** What the guard's verified-token cache needs: how to verify a token, and for how long its result holds. */
 export interface TokenVerifier {
-  /** Verifies a JWT (signature and claims) or introspects an opaque token; throws a token or availability error. */
-  verify(token: string, fingerprint: string): Promise<AuthInfo>
+  /**
+   * Verifies a JWT (signature and claims) or introspects an opaque token; throws a token or
+   * availability error. `jwt` is {@link isJwtShaped} of the token, when the caller knows it.
+   */
+  verify(token: string, fingerprint: string, jwt?: boolean): Promise<AuthInfo>
   /** Epoch ms until which a verified token may be served from the cache. */
   cacheUntil(auth: AuthInfo): number
 }
@@ -39,9 +53,13 @@ export interface TokenVerifier {
 export function createTokenVerifier(config: ResolvedOptions): TokenVerifier {
   const { counters, clock, dpop } = config
 
-  async function verify(token: string, fingerprint: string): Promise<AuthInfo> {
+  async function verify(
+    token: string,
+    fingerprint: string,
+    jwt = isJwtShaped(token),
+  ): Promise<AuthInfo> {
     const now = clock()
-    if (JWT_SHAPE.test(token)) {
+    if (jwt) {
       counters.jwtVerifications++
       const { payload, algorithm } = await verifyJwt(token, config.jwt, now)
       checkClaims(payload)
