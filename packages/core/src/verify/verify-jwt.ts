@@ -49,11 +49,11 @@ export async function verifyJwt(
   now: number,
 ): Promise<VerifiedJwt> {
   // With one issuer, jose decodes the header once and checks the algorithm allowlist; the
-  // type is checked by the key resolver, before any key is looked up (see singleIssuerKey).
+  // type is checked by the key resolver, before any key is looked up (see singleIssuer).
   const checked = policy.issuers.size > 1 ? inspect(token, policy) : undefined
-  const issuer =
-    checked === undefined ? (policy.issuers.keys().next().value as string) : checked.issuer
-  const getKey = checked === undefined ? singleIssuerKey(policy) : policy.issuers.get(issuer)
+  const single = checked === undefined ? singleIssuer(policy) : undefined
+  const issuer = single === undefined ? (checked as { issuer: string }).issuer : single.issuer
+  const getKey = single === undefined ? policy.issuers.get(issuer) : single.getKey
   if (getKey === undefined) throw new TokenInvalidError('issuer_mismatch')
   const options: JWTVerifyOptions = {
     issuer,
@@ -91,24 +91,27 @@ export async function verifyJwt(
 }
 
 const REQUIRED_CLAIMS = ['exp']
-const singleIssuerKeys = new WeakMap<JwtPolicy, GetKey>()
+const singleIssuers = new WeakMap<JwtPolicy, { issuer: string; getKey: GetKey }>()
 
 /**
- * The key resolver of a single-issuer policy, which jose calls once the header is decoded
- * and its algorithm allowed: it refuses a token of the wrong type before any key is looked
- * up (so before any key set is fetched). Built once per policy.
+ * The issuer of a single-issuer policy and its key resolver, which jose calls once the header
+ * is decoded and its algorithm allowed: it refuses a token of the wrong type before any key
+ * is looked up (so before any key set is fetched). Built once per policy.
  */
-function singleIssuerKey(policy: JwtPolicy): GetKey {
-  let resolver = singleIssuerKeys.get(policy)
-  if (resolver === undefined) {
-    const [getKey] = policy.issuers.values() as Iterable<GetKey>
-    resolver = (header, token) => {
-      checkHeaderType(header.typ, policy.strict)
-      return (getKey as GetKey)(header, token)
+function singleIssuer(policy: JwtPolicy): { issuer: string; getKey: GetKey } {
+  let single = singleIssuers.get(policy)
+  if (single === undefined) {
+    const [issuer, getKey] = policy.issuers.entries().next().value as [string, GetKey]
+    single = {
+      issuer,
+      getKey: (header, token) => {
+        checkHeaderType(header.typ, policy.strict)
+        return getKey(header, token)
+      },
     }
-    singleIssuerKeys.set(policy, resolver)
+    singleIssuers.set(policy, single)
   }
-  return resolver
+  return single
 }
 
 /**
@@ -166,6 +169,7 @@ function inspect(
 
 /** The header part of {@link checkType}: an access-token type, or (not strict) JWT or none. */
 function checkHeaderType(typ: unknown, strict: boolean): void {
+  if (typ === 'at+jwt') return // the usual spelling, without a lower-cased copy
   const type = typeof typ === 'string' ? typ.toLowerCase() : typ
   if (type === 'at+jwt' || type === 'application/at+jwt') return
   if (strict || (type !== undefined && type !== 'jwt' && type !== 'application/jwt')) {
@@ -174,6 +178,7 @@ function checkHeaderType(typ: unknown, strict: boolean): void {
 }
 
 function checkType(typ: unknown, payload: JWTPayload, strict: boolean): void {
+  if (typ === 'at+jwt') return
   checkHeaderType(typ, strict)
   const type = typeof typ === 'string' ? typ.toLowerCase() : typ
   if (type === 'at+jwt' || type === 'application/at+jwt') return

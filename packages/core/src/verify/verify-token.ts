@@ -14,6 +14,7 @@ const text = (value: unknown): string | undefined => (typeof value === 'string' 
 const time = (value: unknown): Date | undefined =>
   typeof value === 'number' ? new Date(value * 1000) : undefined
 
+const TIME_CLAIMS = ['exp', 'iat', 'nbf'] as const
 /** The largest time a Date can hold, in epoch seconds. */
 const MAX_EPOCH = 8.64e12
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
@@ -76,7 +77,7 @@ export function createTokenVerifier(config: ResolvedOptions): TokenVerifier {
     // A token bound to a key (DPoP cnf.jkt, mTLS cnf.x5t#S256) must not work as a plain
     // bearer token: whoever stole it would not need the key (RFC 9449 §7.2, RFC 8705 §3).
     if (Object.hasOwn(claims, 'cnf')) checkConfirmation(claims['cnf'])
-    for (const name of ['exp', 'iat', 'nbf']) {
+    for (const name of TIME_CLAIMS) {
       const value = claims[name]
       if (
         value !== undefined &&
