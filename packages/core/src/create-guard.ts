@@ -39,7 +39,7 @@ import type { DpopMode, StepUpRequirement } from './policy/types.js'
 import type { Guard, UnroutedJudgment } from './guard.js'
 import { resolveOptions } from './resolve-options.js'
 import { createTokenCache, tokenFingerprint } from './verify/token-cache.js'
-import { createTokenVerifier } from './verify/verify-token.js'
+import { createTokenVerifier, isJwtShaped } from './verify/verify-token.js'
 
 const debug = createDebug('scopeguard:decision')
 
@@ -198,15 +198,16 @@ export function createGuard(options: ScopeguardOptions): Guard {
       return admit(request, cached, found.scheme ?? 'bearer')
     }
     // Only a token that was never verified is checked against the RFC 6750 b64token syntax:
-    // a cached one passed it already.
-    if (!isB64Token(found.token)) {
+    // a cached one passed it already. A JWT-shaped token is a b64token: one scan for a JWT.
+    const jwt = isJwtShaped(found.token)
+    if (!jwt && !isB64Token(found.token)) {
       debug('token rejected: malformed')
       // As for a credential rejected on sight (too large): the DPoP scheme only where required.
       return deny('token_invalid', base().invalidToken, { rejection: 'malformed' })
     }
     const { value, hit } = cache.get(
       found.token,
-      () => verify(found.token, tokenFingerprint(found.token)),
+      () => verify(found.token, tokenFingerprint(found.token), jwt),
       cacheUntil,
     )
     if (hit) counters.cacheHits++

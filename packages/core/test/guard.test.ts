@@ -167,6 +167,36 @@ describe('createGuard with static keys', () => {
     expect(guard.stats()).toMatchObject({ jwtVerifications: 2, cacheHits: 0 })
   })
 
+  it('gives a token refused on several counts the reason of the first check', async () => {
+    const stranger = await generateKeyPair('ES256')
+    const b64 = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url')
+    const now = Math.floor(Date.now() / 1000)
+    const body = b64({ iss: issuer, aud: audience, exp: now + 60 })
+    const forged = (header: Record<string, unknown>): Promise<string> =>
+      new SignJWT({ iss: issuer, aud: audience, exp: now + 60 })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1', ...header })
+        .sign(stranger.privateKey)
+    const cases: [string, string][] = [
+      // A wrong type is refused before the signature and before any key is looked up.
+      [await forged({ typ: 'id+jwt' }), 'type_not_allowed'],
+      [await forged({ typ: 'id+jwt', kid: 'unknown' }), 'type_not_allowed'],
+      // No algorithm, or one not allowed, is refused before the type and the header's other members.
+      [`${b64({ typ: 'at+jwt' })}.${body}.c2ln`, 'algorithm_not_allowed'],
+      [`${b64({ alg: 'HS256', typ: 'id+jwt' })}.${body}.c2ln`, 'algorithm_not_allowed'],
+      [`${b64({ alg: 'HS256', crit: ['x'], x: 1 })}.${body}.c2ln`, 'algorithm_not_allowed'],
+      [`${b64({ alg: 'ES256', typ: 'at+jwt', crit: ['x'], x: 1 })}.${body}.c2ln`, 'malformed'],
+      [`bm90LWpzb24.${body}.c2ln`, 'malformed'],
+      [await forged({ typ: 'at+jwt' }), 'signature_invalid'],
+    ]
+    const single = createGuard({ issuer, audience, keys })
+    const several = createGuard({ issuer: [issuer, 'https://other.example.com'], audience, keys })
+    for (const guard of [single, several]) {
+      for (const [token, reason] of cases) {
+        expect(rejection(await authenticate(guard, token)), reason).toBe(reason)
+      }
+    }
+  })
+
   it('refuses opaque tokens when introspection is not configured', async () => {
     const guard = createGuard({ issuer, audience, keys })
     expect(rejection(await authenticate(guard, 'opaque-token-value'))).toBe('unsupported_format')

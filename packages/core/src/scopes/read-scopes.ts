@@ -28,12 +28,21 @@ function ownClaim(claims: Readonly<Record<string, unknown>>, name: string): unkn
   return Object.hasOwn(claims, name) ? claims[name] : undefined
 }
 
+// Scope-token characters (RFC 6749 §3.3) and the space between them: in such a string every
+// non-empty part between spaces is a scope-token, so no part needs its own check.
+const SCOPE_LIST = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/
+
 function toScopeSet(value: unknown): ReadonlySet<string> {
   const scopes = new Set<string>()
-  const add = (entry: unknown): void => {
-    if (typeof entry === 'string' && isScopeToken(entry)) scopes.add(entry)
+  if (typeof value === 'string') {
+    const clean = SCOPE_LIST.test(value)
+    for (const entry of value.split(' ')) {
+      if (clean ? entry !== '' : isScopeToken(entry)) scopes.add(entry)
+    }
+  } else if (Array.isArray(value)) {
+    for (const entry of value as unknown[]) {
+      if (typeof entry === 'string' && isScopeToken(entry)) scopes.add(entry)
+    }
   }
-  if (typeof value === 'string') value.split(' ').forEach(add)
-  else if (Array.isArray(value)) value.forEach(add)
   return scopes
 }

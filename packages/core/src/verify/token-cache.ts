@@ -51,14 +51,6 @@ export function createTokenCache<T>(maxEntries: number, clock: () => number) {
   const byToken = new Map<string, Entry<T>>()
   const maxByToken = Math.min(maxEntries, Math.max(16, Math.ceil(maxEntries / 10)))
 
-  /** Where a token's entry is, or would be filed: its bucket unless another live token has it. */
-  const place = (token: string): { map: Map<string, Entry<T>>; key: string } => {
-    const key = bucketOf(token)
-    const holder = byBucket.get(key)
-    if (holder === undefined || holder.token === token || clock() >= holder.expiresAt)
-      return { map: byBucket, key }
-    return { map: byToken, key: token }
-  }
   const find = (
     token: string,
   ): { map: Map<string, Entry<T>>; key: string; entry: Entry<T> } | undefined => {
@@ -103,22 +95,36 @@ export function createTokenCache<T>(maxEntries: number, clock: () => number) {
       load: () => Promise<T>,
       expiry: (value: T) => number,
     ): { value: Promise<T>; hit: boolean } {
-      const found = find(token)
-      if (found !== undefined) {
-        const now = clock()
-        if (now < found.entry.expiresAt) {
-          refresh(found.map, found.key, found.entry, now)
-          return { value: found.entry.value, hit: true }
-        }
-        found.map.delete(found.key)
+      // One bucket lookup serves both the hit and, on a miss, where the new entry is filed.
+      const bucket = bucketOf(token)
+      const holder = byBucket.get(bucket)
+      let found: Entry<T> | undefined
+      let foundIn = byBucket
+      let foundAt = bucket
+      if (holder !== undefined && holder.token === token) found = holder
+      else if (byToken.size !== 0) {
+        found = byToken.get(token)
+        foundIn = byToken
+        foundAt = token
       }
-      const { map, key } = place(token)
+      const now = clock()
+      if (found !== undefined) {
+        if (now < found.expiresAt) {
+          refresh(foundIn, foundAt, found, now)
+          return { value: found.value, hit: true }
+        }
+        foundIn.delete(foundAt)
+      }
+      // Filed under its bucket unless another live token has it.
+      const own = holder === undefined || holder.token === token || now >= holder.expiresAt
+      const map = own ? byBucket : byToken
+      const key = own ? bucket : token
       const entry: Entry<T> = {
         token,
         value: load(),
         settled: undefined,
         expiresAt: Infinity,
-        refreshedAt: clock(),
+        refreshedAt: now,
       }
       map.set(key, entry)
       if (map.size > (map === byBucket ? maxEntries : maxByToken)) {

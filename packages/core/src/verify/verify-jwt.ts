@@ -48,23 +48,34 @@ export async function verifyJwt(
   policy: JwtPolicy,
   now: number,
 ): Promise<VerifiedJwt> {
-  const { header, issuer, payload } = inspect(token, policy)
-  const getKey = policy.issuers.get(issuer)
+  // With one issuer, jose decodes the header once and checks the algorithm allowlist; the
+  // type is checked by the key resolver, before any key is looked up (see singleIssuer).
+  const checked = policy.issuers.size > 1 ? inspect(token, policy) : undefined
+  const single = checked === undefined ? singleIssuer(policy) : undefined
+  const issuer = single === undefined ? (checked as { issuer: string }).issuer : single.issuer
+  const getKey = single === undefined ? policy.issuers.get(issuer) : single.getKey
   if (getKey === undefined) throw new TokenInvalidError('issuer_mismatch')
   const options: JWTVerifyOptions = {
     issuer,
     audience: policy.audiences as string[],
     algorithms: policy.algorithms as string[],
     clockTolerance: policy.clockTolerance,
-    requiredClaims: ['exp'],
+    requiredClaims: REQUIRED_CLAIMS,
     currentDate: new Date(now),
-    ...(policy.maxTokenAge === undefined ? {} : { maxTokenAge: policy.maxTokenAge }),
+    maxTokenAge: policy.maxTokenAge, // undefined is no limit to jose
   }
   try {
-    const result = await verifyWithCandidates(token, getKey, options)
+    let result: JWTVerifyResult
+    try {
+      result = await jwtVerify(token, getKey, options)
+    } catch (error) {
+      if (!(error instanceof joseErrors.JWKSMultipleMatchingKeys)) throw error
+      result = await verifyWithCandidates(token, error, options)
+    }
+    const header = result.protectedHeader
     // With one issuer the payload was not decoded before verification: the ID-token check
     // runs on the verified payload instead (jose checks `iss` exactly either way).
-    if (payload === undefined) checkType(header.typ, result.payload, policy.strict)
+    if (checked?.payload === undefined) checkType(header.typ, result.payload, policy.strict)
     const iat = result.payload.iat
     // jose checks `iat` only against maxTokenAge; a token issued in the future is refused too.
     if (iat !== undefined && iat > now / 1000 + policy.clockTolerance) {
@@ -72,39 +83,62 @@ export async function verifyJwt(
     }
     return { payload: result.payload, algorithm: header.alg }
   } catch (error) {
+    // jose checks the header in its own order; a token it refused is checked again in ours
+    // (malformed, algorithm, type), so that each token keeps the reason it always had.
+    if (checked === undefined) inspect(token, policy)
     throw toVerificationError(error)
   }
 }
 
+const REQUIRED_CLAIMS = ['exp']
+const singleIssuers = new WeakMap<JwtPolicy, { issuer: string; getKey: GetKey }>()
+
 /**
- * jwtVerify with a key resolver; when several published keys match a token without `kid`
- * (during a rotation, say), each candidate is tried in turn, as jose's error allows.
+ * The issuer of a single-issuer policy and its key resolver, which jose calls once the header
+ * is decoded and its algorithm allowed: it refuses a token of the wrong type before any key
+ * is looked up (so before any key set is fetched). Built once per policy.
+ */
+function singleIssuer(policy: JwtPolicy): { issuer: string; getKey: GetKey } {
+  let single = singleIssuers.get(policy)
+  if (single === undefined) {
+    const [issuer, getKey] = policy.issuers.entries().next().value as [string, GetKey]
+    single = {
+      issuer,
+      getKey: (header, token) => {
+        checkHeaderType(header.typ, policy.strict)
+        return getKey(header, token)
+      },
+    }
+    singleIssuers.set(policy, single)
+  }
+  return single
+}
+
+/**
+ * When several published keys match a token without `kid` (during a rotation, say), jwtVerify
+ * with each candidate in turn, as jose's error allows.
  */
 async function verifyWithCandidates(
   token: string,
-  getKey: GetKey,
+  error: InstanceType<typeof joseErrors.JWKSMultipleMatchingKeys>,
   options: JWTVerifyOptions,
 ): Promise<JWTVerifyResult> {
-  try {
-    return await jwtVerify(token, getKey, options)
-  } catch (error) {
-    if (!(error instanceof joseErrors.JWKSMultipleMatchingKeys)) throw error
-    const candidates = error as unknown as AsyncIterable<Parameters<typeof jwtVerify>[1]>
-    for await (const key of candidates) {
-      try {
-        return await jwtVerify(token, key, options)
-      } catch (inner) {
-        if (!(inner instanceof joseErrors.JWSSignatureVerificationFailed)) throw inner
-      }
+  const candidates = error as unknown as AsyncIterable<Parameters<typeof jwtVerify>[1]>
+  for await (const key of candidates) {
+    try {
+      return await jwtVerify(token, key, options)
+    } catch (inner) {
+      if (!(inner instanceof joseErrors.JWSSignatureVerificationFailed)) throw inner
     }
-    throw new joseErrors.JWSSignatureVerificationFailed()
   }
+  throw new joseErrors.JWSSignatureVerificationFailed()
 }
 
 /**
  * What is checked before any key is looked at: the header's algorithm and type and, when
  * several issuers are accepted, the token's `iss` (to pick that issuer's keys). With a single
- * issuer the payload is left to jose (decoding it twice is a tenth of a verification).
+ * issuer the payload is left to jose (decoding it twice is a tenth of a verification), and
+ * this runs only for a token jose refused, to give the reason these checks would give first.
  */
 function inspect(
   token: string,
@@ -135,6 +169,7 @@ function inspect(
 
 /** The header part of {@link checkType}: an access-token type, or (not strict) JWT or none. */
 function checkHeaderType(typ: unknown, strict: boolean): void {
+  if (typ === 'at+jwt') return // the usual spelling, without a lower-cased copy
   const type = typeof typ === 'string' ? typ.toLowerCase() : typ
   if (type === 'at+jwt' || type === 'application/at+jwt') return
   if (strict || (type !== undefined && type !== 'jwt' && type !== 'application/jwt')) {
@@ -143,6 +178,7 @@ function checkHeaderType(typ: unknown, strict: boolean): void {
 }
 
 function checkType(typ: unknown, payload: JWTPayload, strict: boolean): void {
+  if (typ === 'at+jwt') return
   checkHeaderType(typ, strict)
   const type = typeof typ === 'string' ? typ.toLowerCase() : typ
   if (type === 'at+jwt' || type === 'application/at+jwt') return

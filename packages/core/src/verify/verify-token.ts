@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'jose'
-import type { AuthInfo } from '../auth-info.js'
+import type { AuthInfo, TokenInfo } from '../auth-info.js'
 import { toSafeClaims } from '../claims.js'
 import { isThumbprint } from '../client-certificate.js'
 import { TokenInvalidError } from '../errors.js'
@@ -8,14 +8,35 @@ import { readScopes } from '../scopes/read-scopes.js'
 import { introspectToken } from './introspect-token.js'
 import { verifyJwt } from './verify-jwt.js'
 
+/** A claim's value when it is a string. */
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined)
+/** A claim's value, in epoch seconds, as a Date when it is a number. */
+const time = (value: unknown): Date | undefined =>
+  typeof value === 'number' ? new Date(value * 1000) : undefined
+
+const TIME_CLAIMS = ['exp', 'iat', 'nbf'] as const
 /** The largest time a Date can hold, in epoch seconds. */
 const MAX_EPOCH = 8.64e12
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 
+/**
+ * Whether a token has the shape of a compact JWS (three base64url parts): such a token is
+ * verified locally, anything else introspected. Every such token is an RFC 6750 b64token.
+ *
+ * @example
+ * isJwtShaped('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln') // => true
+ */
+export function isJwtShaped(token: string): boolean {
+  return JWT_SHAPE.test(token)
+}
+
 /** What the guard's verified-token cache needs: how to verify a token, and for how long its result holds. */
 export interface TokenVerifier {
-  /** Verifies a JWT (signature and claims) or introspects an opaque token; throws a token or availability error. */
-  verify(token: string, fingerprint: string): Promise<AuthInfo>
+  /**
+   * Verifies a JWT (signature and claims) or introspects an opaque token; throws a token or
+   * availability error. `jwt` is {@link isJwtShaped} of the token, when the caller knows it.
+   */
+  verify(token: string, fingerprint: string, jwt?: boolean): Promise<AuthInfo>
   /** Epoch ms until which a verified token may be served from the cache. */
   cacheUntil(auth: AuthInfo): number
 }
@@ -33,9 +54,13 @@ export interface TokenVerifier {
 export function createTokenVerifier(config: ResolvedOptions): TokenVerifier {
   const { counters, clock, dpop } = config
 
-  async function verify(token: string, fingerprint: string): Promise<AuthInfo> {
+  async function verify(
+    token: string,
+    fingerprint: string,
+    jwt = isJwtShaped(token),
+  ): Promise<AuthInfo> {
     const now = clock()
-    if (JWT_SHAPE.test(token)) {
+    if (jwt) {
       counters.jwtVerifications++
       const { payload, algorithm } = await verifyJwt(token, config.jwt, now)
       checkClaims(payload)
@@ -52,7 +77,7 @@ export function createTokenVerifier(config: ResolvedOptions): TokenVerifier {
     // A token bound to a key (DPoP cnf.jkt, mTLS cnf.x5t#S256) must not work as a plain
     // bearer token: whoever stole it would not need the key (RFC 9449 §7.2, RFC 8705 §3).
     if (Object.hasOwn(claims, 'cnf')) checkConfirmation(claims['cnf'])
-    for (const name of ['exp', 'iat', 'nbf']) {
+    for (const name of TIME_CLAIMS) {
       const value = claims[name]
       if (
         value !== undefined &&
@@ -105,39 +130,42 @@ export function createTokenVerifier(config: ResolvedOptions): TokenVerifier {
     fingerprint: string,
   ): AuthInfo => {
     const claims = toSafeClaims(payload as Record<string, unknown>)
-    const text = (name: string): string | undefined =>
-      typeof claims[name] === 'string' ? (claims[name] as string) : undefined
-    const time = (name: string): Date | undefined =>
-      typeof claims[name] === 'number' ? new Date((claims[name] as number) * 1000) : undefined
     const aud = claims['aud']
     // checkClaims let a `cnf` through only with members this guard checks per request.
     const cnf = claims['cnf'] as Record<string, unknown> | undefined
     const jkt = cnf?.['jkt'] as string | undefined
     const thumbprint = cnf?.['x5t#S256'] as string | undefined
-    return Object.freeze({
-      ...(jkt === undefined ? {} : { binding: Object.freeze({ kind: 'dpop' as const, jkt }) }),
-      clientId: text('client_id') ?? text('azp'),
-      subject: text('sub'),
+    const info: TokenInfo = {
+      format,
+      id: text(claims['jti']),
+      issuer: text(claims['iss']) ?? config.introspection?.issuer ?? '',
+      audience: Object.freeze(
+        typeof aud === 'string'
+          ? [aud]
+          : Array.isArray(aud)
+            ? (aud.filter((a) => typeof a === 'string') as string[])
+            : [],
+      ),
+      algorithm,
+      issuedAt: time(claims['iat']),
+      expiresAt: time(claims['exp']),
+      fingerprint,
+    }
+    if (thumbprint !== undefined)
+      (info as { certificateThumbprint?: string }).certificateThumbprint = thumbprint
+    const auth: AuthInfo = {
+      clientId: text(claims['client_id']) ?? text(claims['azp']),
+      subject: text(claims['sub']),
       scopes: Object.freeze(readScopes(claims, config.scopeClaim)),
       claims,
-      token: Object.freeze({
-        format,
-        id: text('jti'),
-        issuer: text('iss') ?? config.introspection?.issuer ?? '',
-        audience: Object.freeze(
-          typeof aud === 'string'
-            ? [aud]
-            : Array.isArray(aud)
-              ? (aud.filter((a) => typeof a === 'string') as string[])
-              : [],
-        ),
-        algorithm,
-        issuedAt: time('iat'),
-        expiresAt: time('exp'),
-        fingerprint,
-        ...(thumbprint === undefined ? {} : { certificateThumbprint: thumbprint }),
-      }),
-    })
+      token: Object.freeze(info),
+    }
+    // No conditional spreads on this path: a DPoP-bound token's `binding` comes first, as before.
+    return Object.freeze(
+      jkt === undefined
+        ? auth
+        : { binding: Object.freeze({ kind: 'dpop' as const, jkt }), ...auth },
+    )
   }
 
   // A verified token is served from cache exactly as long as verification would accept it.
