@@ -19,7 +19,9 @@ if (!has('redis-server')) {
     execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env })
     execFileSync('apt-get', ['install', '-y', '-qq', 'redis-server'], { stdio: 'inherit', env })
   } else {
-    console.error('The tests need redis-server on the PATH: apt-get install redis-server, brew install redis, or your platform’s package.')
+    console.error(
+      'The tests need redis-server on the PATH: apt-get install redis-server, brew install redis, or your platform’s package.',
+    )
     process.exit(1)
   }
 }
