@@ -18,3 +18,38 @@ export function expressPrototype(object: object, base: object): object | undefin
   }
   return undefined
 }
+
+/**
+ * A hook put once on Express's prototype under `base`, for every object inheriting from it:
+ * the returned function installs it the first time (`install` may decline, for instance when
+ * something else holds the member) and answers whether the object's chain now has it. It
+ * remembers each app's own prototype, so a request or response costs one WeakSet lookup.
+ *
+ * @example
+ * const withHook = prototypeHook(ServerResponse.prototype, (proto) => { patch(proto); return true })
+ * if (!withHook(res)) patch(res)
+ */
+export function prototypeHook(
+  base: object,
+  install: (proto: object) => boolean,
+): (object: object) => boolean {
+  const hooked = new WeakSet<object>()
+  const declined = new WeakSet<object>()
+  const covered = new WeakSet<object>()
+  return (object) => {
+    const own = Object.getPrototypeOf(object) as object | null
+    if (own === null) return false
+    if (covered.has(own)) return true
+    const proto = expressPrototype(object, base)
+    if (proto === undefined || declined.has(proto)) return false
+    if (!hooked.has(proto)) {
+      if (!install(proto)) {
+        declined.add(proto)
+        return false
+      }
+      hooked.add(proto)
+    }
+    covered.add(own)
+    return true
+  }
+}

@@ -1,7 +1,7 @@
 import { IncomingMessage } from 'node:http'
 import type { Application, Request } from 'express'
 import type { AuthInfo, Guard } from '@scopeguard/core'
-import { expressPrototype } from './express-prototype.js'
+import { prototypeHook } from './express-prototype.js'
 import type { Pending, RouteJudge } from './route-layer.js'
 
 /**
@@ -51,30 +51,18 @@ export function guardRequest(req: Request, guard: Guard, auth: AuthInfo | undefi
   return state
 }
 
-/** Express request prototypes whose `auth` is the accessor below; request prototypes known to inherit it. */
-const hooked = new WeakSet<object>()
-const covered = new WeakSet<object>()
-
 /**
  * Whether `req.auth` reads the request's state: true once `auth` is an accessor on Express's
  * request prototype, which is defined there the first time (unless something else defined an
- * `auth` there). The accessor reads the state of the guard that authenticated the request;
- * assigning `req.auth` (an app, express-jwt) gives the request an `auth` of its own, as a
- * plain property would.
+ * `auth` there: that one is left alone). The accessor reads the state of the guard that
+ * authenticated the request; assigning `req.auth` (an app, express-jwt) gives the request an
+ * `auth` of its own, as a plain property would.
  */
-function readsAuthFromState(req: Request): boolean {
-  const own = Object.getPrototypeOf(req) as object
-  if (covered.has(own)) return true
-  const proto = expressPrototype(req, IncomingMessage.prototype)
-  if (proto === undefined) return false
-  if (!hooked.has(proto)) {
-    if (Object.hasOwn(proto, 'auth')) return false // someone else's `auth`: left alone
-    defineAuth(proto)
-    hooked.add(proto)
-  }
-  covered.add(own)
+const readsAuthFromState = prototypeHook(IncomingMessage.prototype, (proto) => {
+  if (Object.hasOwn(proto, 'auth')) return false
+  defineAuth(proto)
   return true
-}
+})
 
 function defineAuth(proto: object): void {
   Object.defineProperty(proto, 'auth', {

@@ -1,7 +1,7 @@
 import { ServerResponse } from 'node:http'
 import type { Application, Request, Response } from 'express'
 import { createTemplateMatcher, type Decision, type Guard } from '@scopeguard/core'
-import { expressPrototype } from './express-prototype.js'
+import { prototypeHook } from './express-prototype.js'
 import { join } from './list-routes.js'
 import { stateOf, type RequestState } from './request-state.js'
 
@@ -167,21 +167,14 @@ function settle(
  * is not Express's is hooked by itself.
  */
 function patchWriteHead(res: Response): void {
-  const own = Object.getPrototypeOf(res) as object
-  if (covered.has(own)) return
-  const proto = expressPrototype(res, ServerResponse.prototype)
-  if (proto === undefined) return hookWriteHead(res, res.writeHead as WriteHead)
-  if (!hooked.has(proto)) {
-    hooked.add(proto)
-    // What the prototype answers now (Node's, or a hook someone else put there) runs next.
-    hookWriteHead(proto, (proto as { writeHead: WriteHead }).writeHead)
-  }
-  covered.add(own)
+  if (!responsesHooked(res)) hookWriteHead(res, res.writeHead as WriteHead)
 }
 
-/** Express response prototypes whose `writeHead` is the hook; response prototypes known to inherit it. */
-const hooked = new WeakSet<object>()
-const covered = new WeakSet<object>()
+const responsesHooked = prototypeHook(ServerResponse.prototype, (proto) => {
+  // What the prototype answers now (Node's, or a hook someone else put there) runs next.
+  hookWriteHead(proto, (proto as { writeHead: WriteHead }).writeHead)
+  return true
+})
 
 function hookWriteHead(target: object, next: WriteHead): void {
   Object.defineProperty(target, 'writeHead', {

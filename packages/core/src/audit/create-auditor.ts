@@ -9,7 +9,7 @@ import {
   type DispatcherOptions,
   type DispatcherStats,
 } from './dispatcher.js'
-import { createInventory, type Inventory, type InventoryLimits } from './inventory.js'
+import { createInventory, NO_SCOPES, type Inventory, type InventoryLimits } from './inventory.js'
 import type { Sink } from './sink.js'
 
 /** What is recorded, and how (the `audit` option). */
@@ -110,7 +110,7 @@ export function createAuditor(
     const newScopes =
       inventory !== undefined && auth?.clientId !== undefined
         ? observe(inventory, granted, decided, auth, used, context)
-        : NONE
+        : NO_SCOPES
     if (!recording) return
     const quiet =
       decided.allowed && (decided.violations === undefined || decided.violations.length === 0)
@@ -178,7 +178,7 @@ function observe(
         : [...auth.scopes].filter((scope) => !elevated.includes(scope)),
     )
   }
-  if (!decided.allowed || used.length === 0) return NONE
+  if (!decided.allowed || used.length === 0) return NO_SCOPES
   return inventory.observeUse(
     clientId,
     used,
@@ -201,7 +201,6 @@ function routeKey(method: string, route: string): string {
   return key
 }
 const routeKeys = new Map<string, Map<string, string>>()
-const NONE: readonly string[] = Object.freeze([])
 
 function violationEvent(
   record: DecisionEvent,

@@ -169,7 +169,8 @@ export function createInventory(
   }
 }
 
-const NO_SCOPES: readonly string[] = Object.freeze([])
+/** The empty scope list the inventory answers with: one frozen array, not one per request. */
+export const NO_SCOPES: readonly string[] = Object.freeze([])
 
 /** The inventory type returned by {@link createInventory}. */
 export type Inventory = ReturnType<typeof createInventory>
