@@ -35,6 +35,7 @@ const { values: flags } = parseArgs({
     duration: { type: 'string' },
     connections: { type: 'string' },
     only: { type: 'string' },
+    configs: { type: 'string' },
     'skip-http': { type: 'boolean', default: false },
     'skip-micro': { type: 'boolean', default: false },
     'skip-memory': { type: 'boolean', default: false },
@@ -50,6 +51,8 @@ if (flags.help) {
   --duration S        seconds per measurement (default 1.5, quick 1)
   --connections N     concurrent connections (default 50)
   --only REGEX        only HTTP groups whose id matches (e.g. "express-hot")
+  --configs A,B       only these configurations (and each group's baseline), e.g.
+                      "express-sg,express-sg-p1000-nosink"
   --skip-http | --skip-micro | --skip-memory
   --profile DIR       run the servers with --cpu-prof into DIR
   --out FILE          the Markdown report (default docs/benchmarks.md; "-" for none)`)
@@ -66,7 +69,11 @@ const settings = {
   coldTokens: quick ? 1500 : 4000,
   coldCacheEntries: 500,
 }
-const partial = flags.only !== undefined || flags['skip-http'] || flags['skip-micro']
+const partial =
+  flags.only !== undefined ||
+  flags.configs !== undefined ||
+  flags['skip-http'] ||
+  flags['skip-micro']
 const outFile = flags.out ?? (partial ? '-' : join(here, '..', 'docs', 'benchmarks.md'))
 
 const started = Date.now()
@@ -215,7 +222,21 @@ function groups() {
   cold('RS256', ['express-jose', 'express-sg-cold'])
   cold('ES256', ['express-jose', 'express-sg-cold'])
   const only = flags.only === undefined ? undefined : new RegExp(flags.only)
-  return list.filter((group) => only === undefined || only.test(group.id))
+  const picked = flags.configs === undefined ? undefined : new Set(flags.configs.split(','))
+  for (const id of picked ?? []) {
+    if (!(id in SERVERS)) throw new Error(`--configs: no configuration ${id}`)
+  }
+  return list
+    .filter((group) => only === undefined || only.test(group.id))
+    .map((group) =>
+      picked === undefined
+        ? group
+        : {
+            ...group,
+            configs: group.configs.filter((id) => id === group.baseline || picked.has(id)),
+          },
+    )
+    .filter((group) => group.configs.length > 1)
 }
 
 // --- servers ------------------------------------------------------------------------------

@@ -140,6 +140,55 @@ describe('a failing webhook sink never slows or breaks a request', () => {
   })
 })
 
+describe('batches under steady load', () => {
+  it('gives a sink full batches while requests keep coming, and the rest on its timer or flush()', async () => {
+    // A sink whose writes take a few milliseconds, as a file or a network write does: events
+    // keep arriving while each batch is written. Those must wait for a full batch (or for the
+    // timer), not go out a handful at a time after every write.
+    const batchSize = 50
+    const flushInterval = 300
+    const batches: number[] = []
+    const api = await startExpressApi({
+      issuer,
+      audience,
+      keys,
+      sinks: [
+        {
+          name: 'slow',
+          write: async (events) => {
+            batches.push(events.length)
+            await new Promise((resolve) => setTimeout(resolve, 5))
+          },
+        },
+      ],
+      audit: { batchSize, flushInterval },
+    })
+    try {
+      const token = await sign('reader', 'read:items')
+      const started = Date.now()
+      const statuses = await load(`${api.url}/items`, token, 1003, 20)
+      await api.flush()
+      const elapsed = Date.now() - started
+      expect(new Set(statuses)).toEqual(new Set([200]))
+      expect(batches.reduce((sum, n) => sum + n, 0)).toBe(1003)
+      expect(Math.max(...batches)).toBe(batchSize)
+      // A partial batch only when the timer fires (at most once per flushInterval) and for
+      // the final flush(): the three events beyond the last full batch are one of them.
+      const partial = batches.filter((n) => n < batchSize).length
+      expect(partial).toBeGreaterThanOrEqual(1)
+      expect(partial).toBeLessThanOrEqual(Math.floor(elapsed / flushInterval) + 1)
+      expect(api.auditStats()).toMatchObject({ enqueued: 1003, delivered: 1003, dropped: 0 })
+
+      // Fewer events than a batch are written by the timer, without flush().
+      batches.length = 0
+      for (let i = 0; i < 7; i++) await send(`${api.url}/items`, { headers: [bearer(token)] })
+      await expect.poll(() => batches.reduce((sum, n) => sum + n, 0), { timeout: 5000 }).toBe(7)
+    } finally {
+      await api.close(1000)
+    }
+  })
+})
+
 describe('usage inventory and first-use alerts', () => {
   it('shows which granted scopes each client never used, and the file sink writes the same events', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'scopeguard-audit-'))

@@ -107,19 +107,41 @@ export function createDispatcher(
     }
   }
 
+  // Events that have left the ring (written or dropped): `enqueued` counts every event ever
+  // queued, and `size` those still waiting.
+  const gone = (): number => counters.enqueued - size
+  // The events queued up to this count are written by the running drain even in a partial
+  // batch (a timer, `flush()`); beyond it, only full batches are written at once.
+  let goal = 0
+
+  // Writes full batches, and the partial one `goal` asks for. Events that arrive while a
+  // batch is being written wait for a full batch or for their timer: under steady load a
+  // drain that also took the few events queued during each write would call the sinks for a
+  // handful of events at a time, once per file open, request or connection.
   const drain = async (): Promise<void> => {
-    while (size > 0) {
+    while (size >= batchSize || gone() < goal) {
       const batch = take(batchSize)
       await Promise.all(sinks.map((sink) => writeTo(sink, batch)))
       counters.delivered += batch.length
     }
   }
 
-  const flush = (): Promise<void> => {
+  /** Starts a drain unless one runs; `all`: also the partial batch of what is queued now. */
+  const drainNow = (all: boolean): Promise<void> => {
+    if (all) goal = counters.enqueued
     flushing ??= drain().finally(() => {
       flushing = undefined
+      // A request that came in after the running drain's last check.
+      if (!closed && (size >= batchSize || gone() < goal)) void drainNow(false)
     })
     return flushing
+  }
+
+  /** Writes every event queued now, and waits for the batch that holds the last of them. */
+  const flush = async (): Promise<void> => {
+    const target = counters.enqueued
+    while (gone() < target) await drainNow(true)
+    await flushing
   }
 
   const schedule = (): void => {
@@ -127,14 +149,14 @@ export function createDispatcher(
     if (size >= batchSize) {
       immediate ??= setImmediate(() => {
         immediate = undefined
-        void flush()
+        void drainNow(false)
       })
-      return
     }
+    // The events that do not fill a batch are written within `interval` of the first.
     if (timer === undefined) {
       timer = setTimeout(() => {
         timer = undefined
-        void flush()
+        void drainNow(true)
       }, interval)
       timer.unref()
     }
