@@ -39,6 +39,7 @@ const { values: flags } = parseArgs({
     'skip-http': { type: 'boolean', default: false },
     'skip-micro': { type: 'boolean', default: false },
     'skip-memory': { type: 'boolean', default: false },
+    'skip-paired': { type: 'boolean', default: false },
     profile: { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -54,6 +55,7 @@ if (flags.help) {
   --configs A,B       only these configurations (and each group's baseline), e.g.
                       "express-sg,express-sg-p1000-nosink"
   --skip-http | --skip-micro | --skip-memory
+  --skip-paired       no side-by-side phase (each configuration at once with its baseline)
   --profile DIR       run the servers with --cpu-prof into DIR
   --out FILE          the Markdown report (default docs/benchmarks.md; "-" for none)`)
   process.exit(0)
@@ -382,12 +384,69 @@ async function runHttp(context) {
     }
     rounds.push(measured)
   }
+  const paired = flags['skip-paired'] ? undefined : await runPaired(plan, context)
   const servers = {}
   for (const entry of running.values()) {
     const stats = await statsOf(entry)
     servers[entry.key] = { guard: stats.guard, audit: stats.audit, rss: stats.memory.rss }
   }
-  return { plan, rounds, servers, labels: SERVERS }
+  return { plan, rounds, paired, servers, labels: SERVERS }
+}
+
+/**
+ * Side by side in time: each configuration of a hot group runs at once with the group's
+ * baseline, both loaded with half the connections for the same seconds, so that whatever
+ * else the machine does in that window weighs on both. Their CPU per request (and req/s) are
+ * compared within the pair. Returns, per group and configuration, one entry per round.
+ */
+async function runPaired(plan, context) {
+  const paired = {}
+  const connections = Math.max(1, Math.round(settings.connections / 2))
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const group of plan) {
+      if (group.cold) continue
+      const others = group.configs.filter((id) => id !== group.baseline)
+      const order = round % 2 === 0 ? others : [...others].reverse()
+      const baseline = await server(group.baseline, group.alg, context)
+      paired[group.id] ??= {}
+      for (const id of order) {
+        const entry = await server(id, group.alg, context)
+        const pair = [baseline, entry]
+        const before = await Promise.all(pair.map(statsOf))
+        const results = await Promise.all(
+          pair.map((e) =>
+            load({
+              url: e.url,
+              token: context.tokens[group.alg],
+              connections,
+              duration: settings.duration,
+            }),
+          ),
+        )
+        const after = await Promise.all(pair.map(statsOf))
+        const cpu = pair.map((_, i) => {
+          const used =
+            after[i].cpu.user + after[i].cpu.system - (before[i].cpu.user + before[i].cpu.system)
+          return used / results[i].requests
+        })
+        for (const [i, result] of results.entries()) {
+          if (result.non2xx > 0 || result.errors > 0) {
+            throw new Error(
+              `${pair[i].key} (side by side): ${result.non2xx} non-2xx, ${result.errors} errors`,
+            )
+          }
+        }
+        ;(paired[group.id][id] ??= []).push({
+          rps: results[1].rps,
+          baselineRps: results[0].rps,
+          cpu: cpu[1],
+          baselineCpu: cpu[0],
+        })
+      }
+      log(`side by side, round ${round + 1}/${settings.rounds} ${group.id}`)
+    }
+  }
+  return paired
 }
 
 // --- main ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ export function analyze(results) {
   return { http, memory, targets: targets(http, results.micro, memory) }
 }
 
-function analyzeHttp({ plan, rounds, labels, servers }) {
+function analyzeHttp({ plan, rounds, paired, labels, servers }) {
   return plan.map((group) => {
     const at = (round, id) => round[group.id][id]
     const rows = group.configs.map((id) => {
@@ -32,6 +32,9 @@ function analyzeHttp({ plan, rounds, labels, servers }) {
             ]),
           )
         : {}
+      // Side by side (each configuration at once with the baseline): ratios within each pair.
+      const pairs = paired?.[group.id]?.[id] ?? []
+      const pairedCpuRatios = pairs.map((p) => p.baselineCpu / p.cpu)
       const serverKey = labels[id].perAlg ? `${id}:${group.alg}` : id
       return {
         id,
@@ -45,6 +48,9 @@ function analyzeHttp({ plan, rounds, labels, servers }) {
         ratioRange: range(ratios),
         cpuPerRequest: median(series.map((s) => s.serverCpuPerRequest)),
         cpuRatio: median(cpuRatios),
+        pairedCpuRatio: pairs.length === 0 ? NaN : median(pairedCpuRatios),
+        pairedCpuRange: pairs.length === 0 ? undefined : range(pairedCpuRatios),
+        pairedCpuPerRequest: pairs.length === 0 ? NaN : median(pairs.map((p) => p.cpu)),
         latencyP50: median(series.map((s) => s.latencyP50)),
         latencyP99: median(series.map((s) => s.latencyP99)),
         vsPeers,
@@ -77,6 +83,9 @@ function targets(http, micro, memory) {
   const add = (name, met, figure) => list.push({ name, met, figure })
   const row = (group, id) => group.rows.find((r) => r.id === id)
   const spread = (r) => `rounds ${r.ratioRange[0].toFixed(2)}–${r.ratioRange[1].toFixed(2)}`
+  // The CPU ratio measured side by side with the baseline, where the run has one.
+  const side = (r) =>
+    Number.isFinite(r.pairedCpuRatio) ? `; side by side by CPU ${times(r.pairedCpuRatio)}` : ''
 
   for (const group of http ?? []) {
     if (group.cold) {
@@ -97,14 +106,17 @@ function targets(http, micro, memory) {
         add(
           `Express hot path (${group.alg}): scopeguard + requireScopes ≥ 0.90× no auth`,
           sg.ratio >= 0.9,
-          `${times(sg.ratio)} (${spread(sg)}; by server CPU ${times(sg.cpuRatio)}); ${Math.round(sg.rps)} vs ${Math.round(row(group, group.baseline).rps)} req/s`,
+          `${times(sg.ratio)} (${spread(sg)}; by server CPU ${times(sg.cpuRatio)}${side(sg)}); ${Math.round(sg.rps)} vs ${Math.round(row(group, group.baseline).rps)} req/s`,
         )
         const bearer = sg.vsPeers['express-bearer']
         if (bearer !== undefined) {
           add(
             `Express hot path (${group.alg}): scopeguard ≥ 1.7× express-oauth2-jwt-bearer`,
             bearer >= 1.7,
-            `${bearer.toFixed(3)}× (${Math.round(sg.rps)} vs ${Math.round(row(group, 'express-bearer').rps)} req/s)`,
+            `${bearer.toFixed(3)}× (${Math.round(sg.rps)} vs ${Math.round(row(group, 'express-bearer').rps)} req/s` +
+              (Number.isFinite(sg.pairedCpuRatio)
+                ? `; side by side by CPU ${times(sg.pairedCpuRatio / row(group, 'express-bearer').pairedCpuRatio)})`
+                : ')'),
           )
         }
       }
@@ -112,7 +124,7 @@ function targets(http, micro, memory) {
         add(
           `Express (${group.alg}): policy of 1,000 routes + baselines + contract + writing sink ≥ 0.85× no auth`,
           p1000.ratio >= 0.85,
-          `${times(p1000.ratio)} (${spread(p1000)}; by server CPU ${times(p1000.cpuRatio)})`,
+          `${times(p1000.ratio)} (${spread(p1000)}; by server CPU ${times(p1000.cpuRatio)}${side(p1000)})`,
         )
       }
     } else {
@@ -120,14 +132,14 @@ function targets(http, micro, memory) {
         add(
           `Koa (${group.alg}): scopeguard + requireScopes ≥ 0.85× no auth`,
           sg.ratio >= 0.85,
-          `${times(sg.ratio)} (${spread(sg)}; by server CPU ${times(sg.cpuRatio)})`,
+          `${times(sg.ratio)} (${spread(sg)}; by server CPU ${times(sg.cpuRatio)}${side(sg)})`,
         )
       }
       if (p1000 !== undefined) {
         add(
           `Koa (${group.alg}): policy of 1,000 routes + baselines + contract + writing sink ≥ 0.85× no auth`,
           p1000.ratio >= 0.85,
-          `${times(p1000.ratio)} (${spread(p1000)}; by server CPU ${times(p1000.cpuRatio)})`,
+          `${times(p1000.ratio)} (${spread(p1000)}; by server CPU ${times(p1000.cpuRatio)}${side(p1000)})`,
         )
       }
     }

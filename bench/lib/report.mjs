@@ -106,6 +106,15 @@ export function render(results) {
       'each run), which other processes on the machine disturb less.',
   )
   line(
+    '- “By CPU, side by side” comes from a second phase: each configuration of a hot group ' +
+      'runs at the same time as the group’s baseline, each loaded with half the connections ' +
+      `for ${settings.duration} s, in ${settings.rounds} rounds of alternating order; the ` +
+      'ratio is the median of the baseline’s CPU per request divided by the configuration’s, ' +
+      'within each pair. Whatever else the machine does in that window weighs on both ' +
+      'servers alike, so this ratio moves least from run to run; the targets are still judged ' +
+      'on req/s, as they are written.',
+  )
+  line(
     '- This machine is shared with other engineers’ test runs, and single runs vary by up to ' +
       '2× (see the req/s ranges): read the ratios and their round-to-round spread, not the ' +
       'absolute req/s.',
@@ -147,6 +156,7 @@ export function render(results) {
           'req/s range',
           `× ${baseLabel}`,
           '× by server CPU',
+          '× by CPU, side by side',
           'server CPU µs / req',
           'latency p50 / p99 (ms)',
           ...peers.map((p) => `scopeguard × ${p.label.split(' ')[0]}`),
@@ -159,6 +169,9 @@ export function render(results) {
             ? 'baseline'
             : `${times(r.ratio)} (${r.ratioRange.map((v) => v.toFixed(2)).join('–')})`,
           r.baseline ? '' : times(r.cpuRatio),
+          r.baseline || !Number.isFinite(r.pairedCpuRatio)
+            ? ''
+            : `${times(r.pairedCpuRatio)} (${r.pairedCpuRange.map((v) => v.toFixed(2)).join('–')})`,
           fixed(r.cpuPerRequest, 1),
           `${fixed(r.latencyP50)} / ${fixed(r.latencyP99)}`,
           ...peers.map((p) => (r.scopeguard ? times(r.vsPeers[p.id]) : '')),
