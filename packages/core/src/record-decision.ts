@@ -49,32 +49,54 @@ export function recordDecision(
 ): DecisionEvent {
   const auth = decision.auth
   const violations = decision.violations ?? NONE
-  const record = {
-    // Marks the record as built here, with exactly the fields of DecisionEvent (toLogLine).
-    __proto__: DECISION_RECORD,
-    type: 'decision',
-    v: 1,
-    decisionId: randomUUID(),
-    time: isoNow(),
-    allowed: decision.allowed,
-    status: decision.status,
-    reason: decision.reason,
-    mode: violations.some((v) => v.mode === 'monitor' && !v.enforced) ? 'monitor' : 'enforce',
-    method: context.method,
-    path: context.path === undefined ? undefined : context.path.slice(0, MAX_PATH),
-    route: context.route,
-    policyVersion,
-    clientId: auth?.clientId,
-    subject: auth?.subject,
-    tokenId: auth?.token.id,
-    scopes: auth === undefined ? NONE : scopeList(auth.scopes),
-    required: context.required,
-    missing: decision.allowed ? NONE : decision.missingScopes,
-    rejection: decision.allowed ? undefined : decision.rejection,
-    violations,
-    elevated: auth?.elevation?.scopes ?? NONE,
-  } as DecisionEvent & { binding?: DecisionEvent['binding'] }
-  // Added last, as DecisionEvent declares it (no conditional spread: no scratch object).
-  if (auth?.binding !== undefined) record.binding = auth.binding
-  return record
+  return new DecisionRecord(decision, context, policyVersion, auth, violations)
 }
+
+type Fields = { -readonly [K in keyof DecisionEvent]: DecisionEvent[K] }
+
+/**
+ * The record's constructor: its prototype is the marker {@link DECISION_RECORD}, which has no
+ * `constructor` of its own, so readers still see `constructor === Object`. A constructor sets
+ * the prototype with the object's map (an object literal with `__proto__` costs a run-time
+ * call per record), and assigns the fields in DecisionEvent's order.
+ */
+const DecisionRecord = function (
+  this: Fields,
+  decision: Decision,
+  context: DecisionContext,
+  policyVersion: string | undefined,
+  auth: Decision['auth'],
+  violations: Violations,
+) {
+  this.type = 'decision'
+  this.v = 1
+  this.decisionId = randomUUID()
+  this.time = isoNow()
+  this.allowed = decision.allowed
+  this.status = decision.status
+  this.reason = decision.reason
+  this.mode = violations.some((v) => v.mode === 'monitor' && !v.enforced) ? 'monitor' : 'enforce'
+  this.method = context.method
+  this.path = context.path === undefined ? undefined : context.path.slice(0, MAX_PATH)
+  this.route = context.route
+  this.policyVersion = policyVersion
+  this.clientId = auth?.clientId
+  this.subject = auth?.subject
+  this.tokenId = auth?.token.id
+  this.scopes = auth === undefined ? NONE : scopeList(auth.scopes)
+  this.required = context.required
+  this.missing = decision.allowed ? NONE : decision.missingScopes
+  this.rejection = decision.allowed ? undefined : decision.rejection
+  this.violations = violations
+  this.elevated = auth?.elevation?.scopes ?? NONE
+  // Added last, as DecisionEvent declares it (absent for bearer tokens).
+  if (auth?.binding !== undefined) this.binding = auth.binding
+} as unknown as new (
+  decision: Decision,
+  context: DecisionContext,
+  policyVersion: string | undefined,
+  auth: Decision['auth'],
+  violations: Violations,
+) => DecisionEvent
+DecisionRecord.prototype = DECISION_RECORD
+type Violations = DecisionEvent['violations']

@@ -138,6 +138,16 @@ describe('toLogLine on decision records', () => {
     expect((record as unknown as { constructor: unknown }).constructor).toBe(Object)
   })
 
+  it("keeps DecisionEvent's field order, binding last", () => {
+    const fields =
+      'type v decisionId time allowed status reason mode method path route policyVersion clientId subject tokenId scopes required missing rejection violations elevated'
+    const bound = auth({ binding: { kind: 'dpop', jkt: 'abc' } } as unknown as Partial<AuthInfo>)
+    expect(Object.keys(recordDecision(allowed(auth()), context(), 'v')).join(' ')).toBe(fields)
+    expect(Object.keys(recordDecision(denied(bound), context(), 'v')).join(' ')).toBe(
+      `${fields} binding`,
+    )
+  })
+
   it('writes null for a time that is not a date, as JSON does with NaN', () => {
     const record = recordDecision(allowed(auth()), context(), 'v')
     const odd = Object.assign(record, { time: 'not a time' })
