@@ -148,6 +148,58 @@ describe('toLogLine on decision records', () => {
     )
   })
 
+  it('writes what each record holds when tokens, routes and values change from line to line', () => {
+    const first = auth()
+    const second = auth({
+      clientId: 'billing "client"',
+      subject: 'user-2',
+      token: { id: 'jti-2' },
+      scopes: new Set(['read:bills']),
+    } as unknown as Partial<AuthInfo>)
+    const lines: [DecisionEvent, string][] = []
+    for (let i = 0; i < 6; i++) {
+      const who = i % 2 === 0 ? first : second
+      const where = context({ route: `/items/${i % 3}/:id`, method: i % 3 === 0 ? 'GET' : 'PUT' })
+      const decision = i % 4 === 3 ? denied(who) : allowed(who)
+      const record = recordDecision(decision, where, i < 3 ? 'v1' : 'v2')
+      lines.push([record, toLogLine(record)])
+    }
+    for (const [record, line] of lines) expect(line).toBe(genericLine(record))
+    // A listener may change a record before the sink writes it: the line follows the record.
+    const record = recordDecision(allowed(first), context(), 'v1')
+    expect(toLogLine(record)).toBe(genericLine(record))
+    const changed = Object.assign(record, {
+      clientId: 'other',
+      subject: undefined,
+      route: 42,
+      method: 'PATCH',
+      scopes: ['x'],
+    })
+    expect(toLogLine(changed)).toBe(genericLine(changed))
+    expect(JSON.parse(toLogLine(changed))).toMatchObject({ clientId: 'other', route: 42 })
+  })
+
+  it('writes the same text past the bounds of its caches of repeated values', () => {
+    const texts: string[] = []
+    for (let i = 0; i < 1100; i++) {
+      const record = recordDecision(
+        allowed(auth({ subject: `user-${i}` })),
+        context({ route: `/r/${i}` }),
+        'v',
+      )
+      const line = toLogLine(record)
+      if (i % 100 === 0) expect(line).toBe(genericLine(record))
+      texts.push(line)
+    }
+    const again = recordDecision(
+      allowed(auth({ subject: 'user-0' })),
+      context({ route: '/r/0' }),
+      'v',
+    )
+    expect(toLogLine(again)).toBe(genericLine(again))
+    expect(new Set(texts.map((line) => JSON.parse(line).subject)).size).toBe(1100)
+  })
+
   it('writes null for a time that is not a date, as JSON does with NaN', () => {
     const record = recordDecision(allowed(auth()), context(), 'v')
     const odd = Object.assign(record, { time: 'not a time' })

@@ -34,34 +34,116 @@ export function toLogLine(event: ScopeguardEvent): string {
   return `${JSON.stringify(line)}\n`
 }
 
-/** The line of a decision record, as `JSON.stringify` of the generic form would write it. */
+/**
+ * The line of a decision record, as `JSON.stringify` of the generic form would write it. The
+ * members whose values repeat from request to request (the same token, route, policy) are
+ * kept as text, `,"key":value`, so that most of a line is a handful of cached pieces; every
+ * field is still read from the record (a listener may have changed it).
+ */
 function decisionLine(e: DecisionEvent): string {
   return (
-    `{"level":${e.allowed ? 30 : 40},"time":${json(epochMs(e.time)) ?? 'null'},"msg":"scopeguard decision"` +
-    member('type', e.type) +
-    member('v', e.v) +
+    (e.allowed ? '{"level":30,"time":' : '{"level":40,"time":') +
+    timeText(e.time) +
+    (e.type === 'decision' && e.v === 1
+      ? ',"type":"decision","v":1'
+      : member('type', e.type) + member('v', e.v)) +
     member('decisionId', e.decisionId) +
-    member('allowed', e.allowed) +
-    member('status', e.status) +
-    member('reason', e.reason) +
-    member('mode', e.mode) +
-    member('method', e.method) +
+    (e.allowed === true && e.status === 200
+      ? ',"allowed":true,"status":200'
+      : member('allowed', e.allowed) + member('status', e.status)) +
+    reasons.text(e.reason) +
+    modes.text(e.mode) +
+    methods.text(e.method) +
     member('path', e.path) +
-    member('route', e.route) +
-    member('policyVersion', e.policyVersion) +
-    member('clientId', e.clientId) +
-    member('subject', e.subject) +
-    member('tokenId', e.tokenId) +
-    member('scopes', e.scopes) +
-    member('required', e.required) +
-    member('missing', e.missing) +
+    routes.text(e.route) +
+    policyVersions.text(e.policyVersion) +
+    clientIds.text(e.clientId) +
+    subjects.text(e.subject) +
+    tokenIds.text(e.tokenId) +
+    listMember('scopes', e.scopes) +
+    requirements.text(e.required) +
+    listMember('missing', e.missing) +
     member('rejection', e.rejection) +
-    member('violations', e.violations) +
-    member('elevated', e.elevated) +
+    listMember('violations', e.violations) +
+    listMember('elevated', e.elevated) +
     member('binding', e.binding) +
     '}\n'
   )
 }
+
+/**
+ * The `,"key":value` texts of one member's recent string values: the last one, and up to
+ * `limit` others (the map starts over when full, so memory stays bounded).
+ */
+class MemberTexts {
+  private readonly prefix: string
+  private readonly texts = new Map<string, string>()
+  private last: unknown = undefined
+  private lastText = ''
+
+  constructor(
+    private readonly key: string,
+    private readonly limit: number,
+  ) {
+    this.prefix = `,"${key}":`
+  }
+
+  text(value: unknown): string {
+    if (value === this.last) return this.lastText
+    if (typeof value !== 'string' || value.length > 256) return member(this.key, value)
+    let text = this.texts.get(value)
+    if (text === undefined) {
+      text = this.prefix + (json(value) as string)
+      if (this.texts.size >= this.limit) this.texts.clear()
+      this.texts.set(value, text)
+    }
+    this.last = value
+    this.lastText = text
+    return text
+  }
+}
+
+const reasons = new MemberTexts('reason', 64)
+const modes = new MemberTexts('mode', 4)
+const methods = new MemberTexts('method', 32)
+const routes = new MemberTexts('route', 4096)
+const policyVersions = new MemberTexts('policyVersion', 16)
+const clientIds = new MemberTexts('clientId', 1024)
+const subjects = new MemberTexts('subject', 1024)
+const tokenIds = new MemberTexts('tokenId', 1024)
+const requirements = new MemberTexts('required', 4096)
+
+/** `,"key":[...]` of a list: empty lists, and frozen string lists (a token's scopes) once. */
+const listMember = (key: string, value: unknown): string => {
+  if (!Array.isArray(value)) return member(key, value)
+  if (value.length === 0) return EMPTY_LISTS[key] ?? `,"${key}":[]`
+  if (key !== 'scopes' || !Object.isFrozen(value)) return member(key, value)
+  let text = scopeTexts.get(value)
+  if (text === undefined) {
+    text = member(key, value)
+    if (value.every((item) => typeof item === 'string')) scopeTexts.set(value, text)
+  }
+  return text
+}
+const EMPTY_LISTS: Readonly<Record<string, string>> = {
+  scopes: ',"scopes":[]',
+  missing: ',"missing":[]',
+  violations: ',"violations":[]',
+  elevated: ',"elevated":[]',
+}
+/** The `,"scopes":[...]` text of frozen scope lists: one list per verified token. */
+const scopeTexts = new WeakMap<readonly unknown[], string>()
+
+/** `<epoch ms>,"msg":"scopeguard decision"` of a record's time, built once per millisecond. */
+const timeText = (iso: string): string => {
+  if (iso !== lastTimeIso) {
+    lastTimeText = `${json(epochMs(iso)) ?? 'null'},"msg":"scopeguard decision"`
+    lastTimeIso = iso
+  }
+  return lastTimeText
+}
+let lastTimeIso = ''
+let lastTimeText = ''
 
 /** `,"key":value`, or nothing for an undefined value (as `JSON.stringify` leaves it out). */
 const member = (key: string, value: unknown): string => {
