@@ -200,6 +200,17 @@ describe('toLogLine on decision records', () => {
     expect(new Set(texts.map((line) => JSON.parse(line).subject)).size).toBe(1100)
   })
 
+  it('gives every record a distinct random (version 4) UUID as its decision id', () => {
+    const ids = Array.from(
+      { length: 300 },
+      () => recordDecision(allowed(auth()), context(), 'v').decisionId,
+    )
+    for (const id of ids) {
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    }
+    expect(new Set(ids).size).toBe(ids.length)
+  })
+
   it('writes null for a time that is not a date, as JSON does with NaN', () => {
     const record = recordDecision(allowed(auth()), context(), 'v')
     const odd = Object.assign(record, { time: 'not a time' })
