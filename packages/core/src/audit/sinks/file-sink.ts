@@ -27,14 +27,14 @@ export function fileSink(options: { path: string; maxBytes?: number; maxFiles?: 
     size = 0
   }
 
-  const append = async (text: string): Promise<void> => {
+  const append = async (lines: Buffer): Promise<void> => {
     size ??= await stat(path).then(
       (s) => s.size,
       () => 0,
     )
-    const bytes = Buffer.byteLength(text)
+    const bytes = lines.length
     if (size > 0 && size + bytes > maxBytes) await rotate()
-    await appendFile(path, text)
+    await appendFile(path, lines)
     size += bytes
   }
 
@@ -42,7 +42,9 @@ export function fileSink(options: { path: string; maxBytes?: number; maxFiles?: 
     name: 'file',
     write(events) {
       // Writes are chained so that lines never interleave and rotation never races.
-      const next = queue.then(() => append(events.map(toLogLine).join('')))
+      // One UTF-8 buffer per batch: appendFile would encode the text anyway, and its length is
+      // the byte count rotation needs (no second pass over the text to measure it).
+      const next = queue.then(() => append(Buffer.from(events.map(toLogLine).join(''))))
       queue = next.catch(() => undefined)
       return next
     },

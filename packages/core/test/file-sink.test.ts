@@ -1,0 +1,53 @@
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { AuthInfo, Decision } from '../src/index.js'
+import { fileSink, toLogLine } from '../src/index.js'
+import { recordDecision } from '../src/record-decision.js'
+
+const dirs: string[] = []
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
+})
+
+const record = (path: string) =>
+  recordDecision(
+    {
+      allowed: true,
+      status: 200,
+      reason: 'allowed',
+      auth: {
+        clientId: 'reports-client',
+        subject: 'ü-user',
+        token: { id: 'jti-1' },
+        scopes: new Set(['read:items']),
+        claims: {},
+      } as unknown as AuthInfo,
+    } as unknown as Decision,
+    { method: 'GET', path, route: '/items/:id', required: 'read:items' },
+    'v',
+  )
+
+describe('fileSink', () => {
+  it('appends the lines of each batch and rotates by bytes, not characters', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'scopeguard-file-sink-'))
+    dirs.push(dir)
+    const path = join(dir, 'audit.jsonl')
+    // Non-ASCII paths: each line holds more bytes than characters.
+    const batches = Array.from({ length: 6 }, (_, i) =>
+      Array.from({ length: 3 }, (_, j) => record(`/items/${i}-${j}/${'😀'.repeat(100)}`)),
+    )
+    const lineBytes = Buffer.byteLength(batches.flat().map(toLogLine).join('')) / 18
+    const maxBytes = Math.ceil(lineBytes * 7) // two batches of three lines fit, not three
+    const sink = fileSink({ path, maxBytes, maxFiles: 2 })
+    for (const batch of batches) await sink.write(batch)
+    await sink.close?.()
+
+    expect((await readdir(dir)).sort()).toEqual(['audit.jsonl', 'audit.jsonl.1', 'audit.jsonl.2'])
+    const text = (batch: typeof batches) => batch.flat().map(toLogLine).join('')
+    expect(await readFile(`${path}.2`, 'utf8')).toBe(text(batches.slice(0, 2)))
+    expect(await readFile(`${path}.1`, 'utf8')).toBe(text(batches.slice(2, 4)))
+    expect(await readFile(path, 'utf8')).toBe(text(batches.slice(4)))
+  })
+})
