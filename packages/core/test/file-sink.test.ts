@@ -50,4 +50,21 @@ describe('fileSink', () => {
     expect(await readFile(`${path}.1`, 'utf8')).toBe(text(batches.slice(2, 4)))
     expect(await readFile(path, 'utf8')).toBe(text(batches.slice(4)))
   })
+
+  it('writes batches of any size, given at once, each whole and in order', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'scopeguard-file-sink-'))
+    dirs.push(dir)
+    const path = join(dir, 'audit.jsonl')
+    const sink = fileSink({ path })
+    // Small, then far larger than the first (its buffer grows), then small again; not awaited
+    // one by one, so that each is queued while the one before is being written.
+    const sizes = [1, 300, 2, 120, 1]
+    const batches = sizes.map((count, i) =>
+      Array.from({ length: count }, (_, j) => record(`/b/${i}/${j}/${'é😀'.repeat(j % 50)}`)),
+    )
+    await Promise.all(batches.map((batch) => sink.write(batch)))
+    await sink.close?.()
+    const expected = Buffer.from(batches.flat().map(toLogLine).join(''))
+    expect((await readFile(path)).equals(expected)).toBe(true)
+  })
 })

@@ -2,6 +2,9 @@ import { appendFile, rename, rm, stat } from 'node:fs/promises'
 import { toLogLine } from '../log-line.js'
 import type { Sink } from '../sink.js'
 
+/** The largest batch, in bytes, whose buffer a file sink keeps for the next batches. */
+const MAX_SCRATCH = 4 * 1024 * 1024
+
 /**
  * A sink that appends JSON lines to a file, rotating by size: when the file would pass
  * `maxBytes`, it becomes `<path>.1` (older ones shift to `.2`, … and the oldest beyond
@@ -17,6 +20,23 @@ export function fileSink(options: { path: string; maxBytes?: number; maxFiles?: 
   const maxFiles = options.maxFiles ?? 5
   let size: number | undefined
   let queue: Promise<void> = Promise.resolve()
+  // The bytes of the batch being written. Batches are written one at a time (the queue), so
+  // one buffer serves them all: a fresh one per batch (what appendFile makes of a string)
+  // costs more to fill than the encoding itself, as its memory is new every time.
+  let scratch: Buffer | undefined
+
+  /** A batch's text as UTF-8; its length is the byte count rotation needs. */
+  const encode = (text: string): Buffer => {
+    if (scratch !== undefined) {
+      const written = scratch.write(text)
+      // Less than a character's 4 bytes left over: everything was written.
+      if (written <= scratch.length - 4) return scratch.subarray(0, written)
+    }
+    const bytes = Buffer.byteLength(text)
+    if (bytes > MAX_SCRATCH) return Buffer.from(text)
+    scratch = Buffer.allocUnsafe(Math.min(MAX_SCRATCH, Math.max(64 * 1024, 2 * bytes)))
+    return scratch.subarray(0, scratch.write(text))
+  }
 
   const rotate = async (): Promise<void> => {
     await rm(`${path}.${maxFiles}`, { force: true })
@@ -42,9 +62,7 @@ export function fileSink(options: { path: string; maxBytes?: number; maxFiles?: 
     name: 'file',
     write(events) {
       // Writes are chained so that lines never interleave and rotation never races.
-      // One UTF-8 buffer per batch: appendFile would encode the text anyway, and its length is
-      // the byte count rotation needs (no second pass over the text to measure it).
-      const next = queue.then(() => append(Buffer.from(events.map(toLogLine).join(''))))
+      const next = queue.then(() => append(encode(events.map(toLogLine).join(''))))
       queue = next.catch(() => undefined)
       return next
     },
