@@ -72,6 +72,12 @@ function decisionLine(e: DecisionEvent): string {
 }
 
 /**
+ * One flat string of the parts: V8 keeps a concatenation as a tree of its parts, which every
+ * `join` of a line holding it walks again; a text kept for many lines is made flat once.
+ */
+const flat = (...parts: string[]): string => parts.join('')
+
+/**
  * The `,"key":value` texts of one member's recent string values: the last one, and up to
  * `limit` others (the map starts over when full, so memory stays bounded).
  */
@@ -93,7 +99,7 @@ class MemberTexts {
     if (typeof value !== 'string' || value.length > 256) return member(this.key, value)
     let text = this.texts.get(value)
     if (text === undefined) {
-      text = this.prefix + (json(value) as string)
+      text = flat(this.prefix, json(value) as string)
       if (this.texts.size >= this.limit) this.texts.clear()
       this.texts.set(value, text)
     }
@@ -120,7 +126,7 @@ const listMember = (key: string, value: unknown): string => {
   if (key !== 'scopes' || !Object.isFrozen(value)) return member(key, value)
   let text = scopeTexts.get(value)
   if (text === undefined) {
-    text = member(key, value)
+    text = flat(member(key, value))
     if (value.every((item) => typeof item === 'string')) scopeTexts.set(value, text)
   }
   return text
@@ -137,7 +143,7 @@ const scopeTexts = new WeakMap<readonly unknown[], string>()
 /** `<epoch ms>,"msg":"scopeguard decision"` of a record's time, built once per millisecond. */
 const timeText = (iso: string): string => {
   if (iso !== lastTimeIso) {
-    lastTimeText = `${json(epochMs(iso)) ?? 'null'},"msg":"scopeguard decision"`
+    lastTimeText = flat(json(epochMs(iso)) ?? 'null', ',"msg":"scopeguard decision"')
     lastTimeIso = iso
   }
   return lastTimeText
