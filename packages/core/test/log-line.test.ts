@@ -179,6 +179,21 @@ describe('toLogLine on decision records', () => {
     expect(JSON.parse(toLogLine(changed))).toMatchObject({ clientId: 'other', route: 42 })
   })
 
+  it("writes each token's own members when tokens share one scope set", () => {
+    const scopes = new Set(['read:items'])
+    const tokens = [
+      auth({ scopes }),
+      auth({ scopes, clientId: 'other-client' }),
+      auth({ scopes, subject: 'user-2' }),
+      auth({ scopes, token: { id: 'jti-2' } } as unknown as Partial<AuthInfo>),
+      auth({ scopes }),
+    ]
+    for (const who of tokens) {
+      const record = recordDecision(allowed(who), context(), 'v')
+      expect(toLogLine(record)).toBe(genericLine(record))
+    }
+  })
+
   it('writes the same text past the bounds of its caches of repeated values', () => {
     const texts: string[] = []
     for (let i = 0; i < 1100; i++) {

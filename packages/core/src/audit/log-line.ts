@@ -57,17 +57,20 @@ function decisionLine(e: DecisionEvent): string {
     member('path', e.path) +
     routes.text(e.route) +
     policyVersions.text(e.policyVersion) +
-    clientIds.text(e.clientId) +
-    subjects.text(e.subject) +
-    tokenIds.text(e.tokenId) +
-    listMember('scopes', e.scopes) +
+    tokenText(e) +
     requirements.text(e.required) +
-    listMember('missing', e.missing) +
-    member('rejection', e.rejection) +
-    listMember('violations', e.violations) +
-    listMember('elevated', e.elevated) +
-    member('binding', e.binding) +
-    '}\n'
+    (isEmpty(e.missing) &&
+    e.rejection === undefined &&
+    isEmpty(e.violations) &&
+    isEmpty(e.elevated) &&
+    e.binding === undefined
+      ? ',"missing":[],"violations":[],"elevated":[]}\n'
+      : listMember('missing', e.missing) +
+        member('rejection', e.rejection) +
+        listMember('violations', e.violations) +
+        listMember('elevated', e.elevated) +
+        member('binding', e.binding) +
+        '}\n')
   )
 }
 
@@ -118,6 +121,40 @@ const clientIds = new MemberTexts('clientId', 1024)
 const subjects = new MemberTexts('subject', 1024)
 const tokenIds = new MemberTexts('tokenId', 1024)
 const requirements = new MemberTexts('required', 4096)
+
+const isEmpty = (list: unknown): boolean => Array.isArray(list) && list.length === 0
+
+/**
+ * `,"clientId":…,"subject":…,"tokenId":…,"scopes":[…]`: one text per verified token, kept with
+ * the token's scope list (one frozen list per token) while the other three stay the same.
+ */
+const tokenText = (e: DecisionEvent): string => {
+  const { clientId, subject, tokenId, scopes } = e
+  const kept = Array.isArray(scopes) && Object.isFrozen(scopes) ? tokenTexts.get(scopes) : undefined
+  if (
+    kept !== undefined &&
+    kept.clientId === clientId &&
+    kept.subject === subject &&
+    kept.tokenId === tokenId
+  ) {
+    return kept.text
+  }
+  const text = flat(
+    clientIds.text(clientId),
+    subjects.text(subject),
+    tokenIds.text(tokenId),
+    listMember('scopes', scopes),
+  )
+  // Kept for scope lists whose text is kept (frozen, of strings only).
+  if (Array.isArray(scopes) && scopeTexts.has(scopes)) {
+    tokenTexts.set(scopes, { clientId, subject, tokenId, text })
+  }
+  return text
+}
+const tokenTexts = new WeakMap<
+  readonly unknown[],
+  { clientId: unknown; subject: unknown; tokenId: unknown; text: string }
+>()
 
 /** `,"key":[...]` of a list: empty lists, and frozen string lists (a token's scopes) once. */
 const listMember = (key: string, value: unknown): string => {
