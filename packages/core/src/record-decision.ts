@@ -108,7 +108,10 @@ const DecisionRecord = function (
   this.allowed = decision.allowed
   this.status = decision.status
   this.reason = decision.reason
-  this.mode = violations.some((v) => v.mode === 'monitor' && !v.enforced) ? 'monitor' : 'enforce'
+  this.mode =
+    violations.length > 0 && violations.some((v) => v.mode === 'monitor' && !v.enforced)
+      ? 'monitor'
+      : 'enforce'
   this.method = context.method
   this.path = context.path === undefined ? undefined : context.path.slice(0, MAX_PATH)
   this.route = context.route

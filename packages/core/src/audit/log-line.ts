@@ -47,14 +47,14 @@ function decisionLine(e: DecisionEvent): string {
     (e.type === 'decision' && e.v === 1
       ? ',"type":"decision","v":1'
       : member('type', e.type) + member('v', e.v)) +
-    member('decisionId', e.decisionId) +
+    stringMember(',"decisionId":"', 'decisionId', e.decisionId) +
     (e.allowed === true && e.status === 200
       ? ',"allowed":true,"status":200'
       : member('allowed', e.allowed) + member('status', e.status)) +
     reasons.text(e.reason) +
     modes.text(e.mode) +
     methods.text(e.method) +
-    member('path', e.path) +
+    stringMember(',"path":"', 'path', e.path) +
     routes.text(e.route) +
     policyVersions.text(e.policyVersion) +
     tokenText(e) +
@@ -193,6 +193,12 @@ const member = (key: string, value: unknown): string => {
   const text = value === undefined ? undefined : json(value)
   return text === undefined ? '' : `,"${key}":${text}`
 }
+
+/** `,"key":"value"` of a string that needs no escapes, in two concatenations; else `member`. */
+const stringMember = (opening: string, key: string, value: unknown): string =>
+  typeof value === 'string' && value.length <= 256 && PLAIN.test(value)
+    ? opening + value + '"'
+    : member(key, value)
 
 /** Characters a JSON string holds as they are: printable ASCII but `"` and `\`. */
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
