@@ -176,6 +176,11 @@ describe('toLogLine on decision records', () => {
       scopes: ['x'],
     })
     expect(toLogLine(changed)).toBe(genericLine(changed))
+    const reason = { code: 'first' }
+    const odd = Object.assign(recordDecision(allowed(first), context(), 'v1'), { reason })
+    expect(toLogLine(odd)).toBe(genericLine(odd))
+    reason.code = 'second'
+    expect(toLogLine(odd)).toBe(genericLine(odd))
     expect(JSON.parse(toLogLine(changed))).toMatchObject({ clientId: 'other', route: 42 })
   })
 

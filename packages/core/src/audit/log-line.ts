@@ -42,18 +42,19 @@ export function toLogLine(event: ScopeguardEvent): string {
  */
 function decisionLine(e: DecisionEvent): string {
   return (
-    (e.allowed ? '{"level":30,"time":' : '{"level":40,"time":') +
-    timeText(e.time) +
     (e.type === 'decision' && e.v === 1
-      ? ',"type":"decision","v":1'
-      : member('type', e.type) + member('v', e.v)) +
+      ? headText(e.allowed, e.time)
+      : (e.allowed ? '{"level":30,"time":' : '{"level":40,"time":') +
+        timeText(e.time) +
+        member('type', e.type) +
+        member('v', e.v)) +
     stringMember(',"decisionId":"', 'decisionId', e.decisionId) +
     (e.allowed === true && e.status === 200
       ? ',"allowed":true,"status":200'
       : member('allowed', e.allowed) + member('status', e.status)) +
-    reasons.text(e.reason) +
-    modes.text(e.mode) +
-    methods.text(e.method) +
+    (e.reason === lastReason && e.mode === lastMode && e.method === lastMethod
+      ? lastHow
+      : howText(e)) +
     stringMember(',"path":"', 'path', e.path) +
     routes.text(e.route) +
     policyVersions.text(e.policyVersion) +
@@ -176,6 +177,39 @@ const EMPTY_LISTS: Readonly<Record<string, string>> = {
 }
 /** The `,"scopes":[...]` text of frozen scope lists: one list per verified token. */
 const scopeTexts = new WeakMap<readonly unknown[], string>()
+
+/**
+ * `{"level":…,"time":…,"msg":"scopeguard decision","type":"decision","v":1`: the start of
+ * every line of the millisecond, allowed or denied, as one text.
+ */
+const headText = (allowed: boolean, iso: string): string => {
+  if (iso !== lastHeadIso) {
+    const rest = flat(timeText(iso), ',"type":"decision","v":1')
+    lastHeads = [flat('{"level":30,"time":', rest), flat('{"level":40,"time":', rest)]
+    lastHeadIso = iso
+  }
+  return lastHeads[allowed ? 0 : 1] as string
+}
+let lastHeadIso = ''
+let lastHeads: readonly string[] = []
+
+/** `,"reason":…,"mode":…,"method":…`, as one text while the three stay the same. */
+const howText = (e: DecisionEvent): string => {
+  const { reason, mode, method } = e
+  const text = flat(reasons.text(reason), modes.text(mode), methods.text(method))
+  // Kept for strings only (an object a listener put there could change in place).
+  const kept = typeof reason === 'string' && typeof mode === 'string' && typeof method === 'string'
+  lastReason = kept ? reason : NOT_KEPT
+  lastMode = mode
+  lastMethod = method
+  lastHow = text
+  return text
+}
+const NOT_KEPT = Symbol('not kept')
+let lastReason: unknown = undefined
+let lastMode: unknown = undefined
+let lastMethod: unknown = undefined
+let lastHow = ''
 
 /** `<epoch ms>,"msg":"scopeguard decision"` of a record's time, built once per millisecond. */
 const timeText = (iso: string): string => {
