@@ -181,6 +181,12 @@ describe('toLogLine on decision records', () => {
     expect(toLogLine(odd)).toBe(genericLine(odd))
     reason.code = 'second'
     expect(toLogLine(odd)).toBe(genericLine(odd))
+    // The same for a token's members, which are kept with the token's scope list.
+    const subject = { name: 'first' }
+    const held = Object.assign(recordDecision(allowed(first), context(), 'v1'), { subject })
+    expect(toLogLine(held)).toBe(genericLine(held))
+    subject.name = 'second'
+    expect(toLogLine(held)).toBe(genericLine(held))
     expect(JSON.parse(toLogLine(changed))).toMatchObject({ clientId: 'other', route: 42 })
   })
 

@@ -146,12 +146,19 @@ const tokenText = (e: DecisionEvent): string => {
     tokenIds.text(tokenId),
     listMember('scopes', scopes),
   )
-  // Kept for scope lists whose text is kept (frozen, of strings only).
-  if (Array.isArray(scopes) && scopeTexts.has(scopes)) {
+  // Kept for scope lists whose text is kept (frozen, of strings only), and for members that
+  // are strings (an object a listener put there could change in place).
+  if (
+    Array.isArray(scopes) &&
+    scopeTexts.has(scopes) &&
+    plainOrAbsent(clientId, subject, tokenId)
+  ) {
     tokenTexts.set(scopes, { clientId, subject, tokenId, text })
   }
   return text
 }
+const plainOrAbsent = (...values: unknown[]): boolean =>
+  values.every((value) => value === undefined || typeof value === 'string')
 const tokenTexts = new WeakMap<
   readonly unknown[],
   { clientId: unknown; subject: unknown; tokenId: unknown; text: string }
