@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -66,5 +66,31 @@ describe('fileSink', () => {
     await sink.close?.()
     const expected = Buffer.from(batches.flat().map(toLogLine).join(''))
     expect((await readFile(path)).equals(expected)).toBe(true)
+  })
+
+  it('goes on in a new file at its path when another program moves or removes the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'scopeguard-file-sink-'))
+    dirs.push(dir)
+    const path = join(dir, 'audit.jsonl')
+    const sink = fileSink({ path })
+    const first = record('/first')
+    const second = record('/second')
+    const third = record('/third')
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 1100))
+
+    await sink.write([first])
+    // logrotate's default: the file is renamed, and the writer is expected to start a new one.
+    await rename(path, `${path}.moved`)
+    await pause() // the sink checks the file at its path at most once a second
+    await sink.write([second])
+    await rm(path)
+    await pause()
+    await sink.write([third])
+    await sink.close?.()
+
+    // The second line went to the file that was then removed.
+    expect(await readFile(`${path}.moved`, 'utf8')).toBe(toLogLine(first))
+    expect(await readFile(path, 'utf8')).toBe(toLogLine(third))
+    expect((await readdir(dir)).sort()).toEqual(['audit.jsonl', 'audit.jsonl.moved'])
   })
 })
