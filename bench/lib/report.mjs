@@ -312,14 +312,21 @@ export function render(results) {
   line('## Running it')
   line()
   line('```sh')
-  line('pnpm bench           # the full run (about 10 minutes), rewrites this page')
-  line('pnpm bench --quick   # about 2 minutes: fewer configurations, shorter measurements')
+  line('pnpm bench           # the full run (about 14 minutes), rewrites this page')
+  line('pnpm bench --quick   # a few minutes: fewer configurations, shorter measurements')
   line('pnpm bench --help    # rounds, duration, connections, one group only, CPU profiles')
   line('```')
   line()
   line(
     'The raw results of every run are written as JSON to the temporary folder; ' +
       '`node bench/render.mjs <results.json>` renders this page again from them.',
+  )
+  line()
+  line(
+    'To tell whether a change makes a configuration cheaper, `node bench/compare.mjs A B` ' +
+      'runs it from two built checkouts (a worktree of the base commit and the working ' +
+      'copy) at the same time and compares their CPU per request round by round; ' +
+      '`--help` lists the configurations it takes.',
   )
   return out.join('\n')
 }
