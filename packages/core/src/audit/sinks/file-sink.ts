@@ -13,8 +13,8 @@ const RECHECK_MS = 1000
  * `maxFiles` is removed). The lines are those of `consoleSink`, and what
  * `scopeguard inventory` reads.
  *
- * The file stays open between batches (opening and closing it for each one cost more CPU than
- * writing 500 lines). When another program moves or removes it (logrotate, an operator), the
+ * The file stays open between batches (opening and closing it for each one cost about as much
+ * CPU as writing 500 lines). When another program moves or removes it (logrotate, an operator), the
  * sink sees within a second that the file at `path` is no longer the one it holds, and goes on
  * in a new file there.
  *
@@ -58,11 +58,10 @@ export function fileSink(options: { path: string; maxBytes?: number; maxFiles?: 
       if (there !== undefined && there.ino === held.ino && there.dev === held.dev) return handle
       await release()
     }
-    const opened = await open(path, 'a')
-    size = (await opened.stat()).size
+    handle = await open(path, 'a')
     checkedAt = Date.now()
-    handle = opened
-    return opened
+    size = (await handle.stat()).size
+    return handle
   }
 
   const release = async (): Promise<void> => {
