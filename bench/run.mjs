@@ -40,6 +40,7 @@ const { values: flags } = parseArgs({
     'skip-micro': { type: 'boolean', default: false },
     'skip-memory': { type: 'boolean', default: false },
     'skip-paired': { type: 'boolean', default: false },
+    'paired-duration': { type: 'string' },
     profile: { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -56,6 +57,7 @@ if (flags.help) {
                       "express-sg,express-sg-p1000-nosink"
   --skip-http | --skip-micro | --skip-memory
   --skip-paired       no side-by-side phase (each configuration at once with its baseline)
+  --paired-duration S seconds per side-by-side pair (default 4, quick 2)
   --profile DIR       run the servers with --cpu-prof into DIR
   --out FILE          the Markdown report (default docs/benchmarks.md; "-" for none)`)
   process.exit(0)
@@ -66,6 +68,7 @@ const settings = {
   mode: quick ? 'quick' : 'full',
   rounds: Number(flags.rounds ?? (quick ? 3 : 5)),
   duration: Number(flags.duration ?? (quick ? 1 : 1.5)),
+  pairedDuration: Number(flags['paired-duration'] ?? (quick ? 2 : 4)),
   warmup: quick ? 0.3 : 0.5,
   connections: Number(flags.connections ?? 50),
   coldTokens: quick ? 1500 : 4000,
@@ -419,7 +422,7 @@ async function runPaired(plan, context) {
               url: e.url,
               token: context.tokens[group.alg],
               connections,
-              duration: settings.duration,
+              duration: settings.pairedDuration,
             }),
           ),
         )

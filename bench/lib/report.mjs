@@ -108,7 +108,7 @@ export function render(results) {
   line(
     '- “By CPU, side by side” comes from a second phase: each configuration of a hot group ' +
       'runs at the same time as the group’s baseline, each loaded with half the connections ' +
-      `for ${settings.duration} s, in ${settings.rounds} rounds of alternating order; the ` +
+      `for ${settings.pairedDuration ?? settings.duration} s, in ${settings.rounds} rounds of alternating order; the ` +
       'ratio is the median of the baseline’s CPU per request divided by the configuration’s, ' +
       'within each pair. Whatever else the machine does in that window weighs on both ' +
       'servers alike, so this ratio moves least from run to run; the targets are still judged ' +
