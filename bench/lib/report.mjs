@@ -312,7 +312,7 @@ export function render(results) {
   line('## Running it')
   line()
   line('```sh')
-  line('pnpm bench           # the full run (about 14 minutes), rewrites this page')
+  line('pnpm bench           # the full run (about 18 minutes), rewrites this page')
   line('pnpm bench --quick   # a few minutes: fewer configurations, shorter measurements')
   line('pnpm bench --help    # rounds, duration, connections, one group only, CPU profiles')
   line('```')
