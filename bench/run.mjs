@@ -25,6 +25,15 @@ import { writeReport } from './lib/report.mjs'
 import { mintLike } from './lib/tokens.mjs'
 
 const AUDIENCE = 'https://items-api.scopeguard.test'
+/**
+ * Seconds a server may sit idle before it is warmed again ahead of a measurement. After about
+ * 8 s without load, V8's memory reducer shrinks the heap and the young generation; the next
+ * second of load then pays for many small scavenges while they grow back. A configuration
+ * waits for its turn far longer than that while the others are measured, and its baseline,
+ * measured between them, does not: without a warm-up of its own, each configuration would be
+ * measured from a cold heap against a warm baseline.
+ */
+const IDLE_LIMIT = 5
 const here = new URL('.', import.meta.url).pathname
 const mean = (values) => values.reduce((sum, v) => sum + v, 0) / values.length
 
@@ -41,6 +50,7 @@ const { values: flags } = parseArgs({
     'skip-memory': { type: 'boolean', default: false },
     'skip-paired': { type: 'boolean', default: false },
     'paired-duration': { type: 'string' },
+    rewarm: { type: 'string' },
     profile: { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -58,6 +68,8 @@ if (flags.help) {
   --skip-http | --skip-micro | --skip-memory
   --skip-paired       no side-by-side phase (each configuration at once with its baseline)
   --paired-duration S seconds per side-by-side pair (default 4, quick 2)
+  --rewarm S          seconds of untimed load before measuring a server that sat idle
+                      for more than ${IDLE_LIMIT} s (default 1, quick 0.5; 0: never)
   --profile DIR       run the servers with --cpu-prof into DIR
   --out FILE          the Markdown report (default docs/benchmarks.md; "-" for none)`)
   process.exit(0)
@@ -70,6 +82,8 @@ const settings = {
   duration: Number(flags.duration ?? (quick ? 1 : 1.5)),
   pairedDuration: Number(flags['paired-duration'] ?? (quick ? 2 : 4)),
   warmup: quick ? 0.3 : 0.5,
+  rewarm: Number(flags.rewarm ?? (quick ? 0.5 : 1)),
+  idleLimit: IDLE_LIMIT,
   connections: Number(flags.connections ?? 50),
   coldTokens: quick ? 1500 : 4000,
   coldCacheEntries: 500,
@@ -312,16 +326,30 @@ async function stopServers() {
 }
 
 // --- one measurement ----------------------------------------------------------------------
-async function measure(entry, group, context, duration) {
-  const before = await statsOf(entry)
+/** The load of a group's requests on one server (the same token, or the cold tokens in turn). */
+async function loadOf(entry, group, context, duration, connections = settings.connections) {
   const result = await load({
     url: entry.url,
-    connections: settings.connections,
+    connections,
     duration,
     ...(group.cold
       ? { tokens: context.coldTokens[group.alg] }
       : { token: context.tokens[group.alg] }),
   })
+  entry.loadedAt = Date.now()
+  return result
+}
+
+/** Untimed load on a server that sat idle for more than IDLE_LIMIT seconds (see there). */
+async function rewarm(entry, group, context) {
+  if (settings.rewarm <= 0 || Date.now() - (entry.loadedAt ?? 0) <= IDLE_LIMIT * 1000) return
+  await loadOf(entry, group, context, settings.rewarm)
+}
+
+async function measure(entry, group, context, duration) {
+  await rewarm(entry, group, context)
+  const before = await statsOf(entry)
+  const result = await loadOf(entry, group, context, duration)
   const after = await statsOf(entry)
   const cpu = after.cpu.user + after.cpu.system - (before.cpu.user + before.cpu.system)
   return { ...result, serverCpuPerRequest: result.requests > 0 ? cpu / result.requests : NaN }
@@ -336,8 +364,7 @@ async function runHttp(context) {
   log(`${running.size} servers up; warming up`)
   for (const group of plan) {
     for (const id of group.configs) {
-      const entry = await server(id, group.alg, context)
-      await measure(entry, group, context, settings.warmup)
+      await loadOf(await server(id, group.alg, context), group, context, settings.warmup)
     }
   }
   for (let round = 0; round < settings.rounds; round++) {
@@ -415,16 +442,10 @@ async function runPaired(plan, context) {
       for (const id of order) {
         const entry = await server(id, group.alg, context)
         const pair = [baseline, entry]
+        for (const e of pair) await rewarm(e, group, context)
         const before = await Promise.all(pair.map(statsOf))
         const results = await Promise.all(
-          pair.map((e) =>
-            load({
-              url: e.url,
-              token: context.tokens[group.alg],
-              connections,
-              duration: settings.pairedDuration,
-            }),
-          ),
+          pair.map((e) => loadOf(e, group, context, settings.pairedDuration, connections)),
         )
         const after = await Promise.all(pair.map(statsOf))
         const cpu = pair.map((_, i) => {

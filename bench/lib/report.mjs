@@ -114,6 +114,15 @@ export function render(results) {
       'servers alike, so this ratio moves least from run to run; the targets are still judged ' +
       'on req/s, as they are written.',
   )
+  if (settings.rewarm > 0) {
+    line(
+      `- A server that sat idle for more than ${settings.idleLimit} s gets ${settings.rewarm} s of untimed load ` +
+        'right before it is measured (in both phases). Idle for longer, V8’s memory reducer ' +
+        'shrinks its heap, and the next second of load pays for growing it back; each ' +
+        'configuration waits for its turn far longer than that, while its baseline, measured ' +
+        'between the configurations, does not.',
+    )
+  }
   line(
     '- This machine is shared with other engineers’ test runs, and single runs vary by up to ' +
       '2× (see the req/s ranges): read the ratios and their round-to-round spread, not the ' +
