@@ -304,10 +304,12 @@ export function render(results) {
       ]),
     )
     line(
-      `The cache is full after ${fixed(summary.fullAt)} requests; from then on the heap stays at ` +
-        `${mib(summary.atEnd)} (${(summary.drift * 100).toFixed(1)}% change), about ` +
-        `${fixed(summary.perEntry / 1024, 2)} KiB per cached token, while the distinct tokens ` +
-        `grow to ${fixed(memory.tokens)}.`,
+      `The cache is full after ${fixed(summary.fullAt)} requests, at ${mib(summary.atFull)} ` +
+        `(about ${fixed(summary.perEntry / 1024, 2)} KiB per cached token). Once every entry ` +
+        `has been evicted once (${fixed(summary.turnedAt)} requests) the heap is at ` +
+        `${mib(summary.atTurned)}, and it stays there: ${mib(summary.atEnd)} at the end ` +
+        `(${(summary.drift * 100).toFixed(1)}% change), while the distinct tokens grow to ` +
+        `${fixed(memory.tokens)}.`,
     )
     line()
   }
