@@ -62,9 +62,9 @@ function analyzeHttp({ plan, rounds, paired, labels, servers }) {
 }
 
 /**
- * The heap when the cache filled, once every entry of it was evicted once (the steady state
- * of churn: the cache's maps have grown to what eviction keeps them at), and at the end. The
- * bound holds when the end is within 5% of the steady state.
+ * The heap when the cache filled, once every entry in it had been evicted once (the steady
+ * state under churn: every run so far stepped up about 1 MiB during that first turnover), and
+ * at the end. The bound holds when the end is within 5% of the steady state.
  */
 function analyzeMemory(memory) {
   const full = memory.samples.find((sample) => sample.distinctTokens >= memory.maxEntries)
