@@ -517,12 +517,28 @@ export function createGuard(options: ScopeguardOptions): Guard {
   }
 }
 
-/** The context of a `requireScopes` decision: the request's, with the requirement judged. */
-function judged(context: DecisionContext, requirement: ScopeRequirement): DecisionContext {
-  return {
-    method: context.method,
-    path: context.path,
-    route: context.route,
-    required: requirement.source,
+/**
+ * The context of a `requireScopes` decision: the request's, with the requirement judged. Its
+ * members are read from the request's context only when asked (when the decision is recorded):
+ * an adapter may read them off the framework's request object, which costs.
+ */
+class Judged implements DecisionContext {
+  readonly #context: DecisionContext
+  readonly required: string
+  constructor(context: DecisionContext, requirement: ScopeRequirement) {
+    this.#context = context
+    this.required = requirement.source
+  }
+  get method(): string {
+    return this.#context.method
+  }
+  get path(): string | undefined {
+    return this.#context.path
+  }
+  get route(): string | undefined {
+    return this.#context.route
   }
 }
+
+const judged = (context: DecisionContext, requirement: ScopeRequirement): DecisionContext =>
+  new Judged(context, requirement)

@@ -21,9 +21,9 @@ export interface ScopeguardRequest {
   /**
    * The absolute URL of the request as the app sees it (`https://api.example.com/items`),
    * for the `htu` check of DPoP proofs (RFC 9449 §4.3), read only when a proof is checked.
-   * Adapters compute it only when a `DPoP` header is present (Express) or on first read (Koa,
-   * a getter), from the framework's protocol and host, which honour its own proxy trust
-   * setting (Express `trust proxy`, Koa `app.proxy`). Query and fragment are ignored.
+   * Adapters compute it when it is read (a getter), from the framework's protocol and host,
+   * which honour its own proxy trust setting (Express `trust proxy`, Koa `app.proxy`). Query
+   * and fragment are ignored.
    */
   readonly url?: string
   /**

@@ -3,7 +3,7 @@ import type { Application, Request, Response } from 'express'
 import { createTemplateMatcher, type Decision, type Guard } from '@scopeguard/core'
 import { prototypeHook } from './express-prototype.js'
 import { join } from './list-routes.js'
-import { stateOf, type RequestState } from './request-state.js'
+import { authOf, pathOf, stateOf, type RequestState } from './request-state.js'
 
 /** The parts of Express 5's router (the `router` package) that route-layer enforcement reads. */
 interface RouteLike {
@@ -225,15 +225,17 @@ function patchDispatch(router: RouterLike): void {
     const found = state?.judge
     // The router also offers a route to a request it has no handler for (HEAD on a route
     // with neither GET nor HEAD): nothing runs there, so there is nothing to judge.
-    if (found === undefined || !this._handlesMethod(req.method))
+    const method = req.method
+    if (found === undefined || !this._handlesMethod(method))
       return original.call(this, req, res, done)
     const placement = placementOf(state?.app ?? req.app, req.app, this, req.baseUrl)
     const template = placement?.template ?? `<unplaced> ${this.path}`
     ;(state as RequestState).template = template
     const decision = found.guard.judgeRoute(
-      req.auth,
-      { method: dispatchedMethod(this, req.method), template, params: paramsOf(placement, req) },
-      { method: req.method, path: req.path },
+      authOf(req, state as RequestState),
+      { method: dispatchedMethod(this, method), template, params: paramsOf(placement, req) },
+      // The path the client asked for, mount prefixes included, as in the guard's own decisions.
+      { method, path: pathOf(req) },
     )
     if (!decision.allowed) return found.send(res, decision)
     return original.call(this, req, res, done)

@@ -16,7 +16,7 @@ import {
   type ScopeguardRequest,
   type StepUpInput,
 } from '@scopeguard/core'
-import { guardRequest, stateOf } from './request-state.js'
+import { authOf, guardRequest, pathOf, stateOf } from './request-state.js'
 import { judgeAtRouteLayer } from './route-layer.js'
 
 declare global {
@@ -63,7 +63,7 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
   // Not an async function: a reused token is answered from the cache synchronously, so the
   // hot path costs no promise and no microtask.
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
-    const request = toRequest(req, withCertificate)
+    const request = new ExpressRequest(req, withCertificate)
     // RFC 9728: the metadata document is public, answered before any token is looked at.
     if (metadata !== undefined && metadata.paths.includes(request.path)) {
       const answer = metadata.respond(req.method)
@@ -124,34 +124,71 @@ function routeCheck(
         ),
       )
     }
-    const decision = judge(state.guard, req.auth, {
-      method: req.method,
-      path: req.path,
-      route: state.template,
-    })
+    const decision = judge(state.guard, authOf(req, state), new RouteContext(req, state.template))
     if (decision.allowed) return next()
     send(res, decision)
   }
 }
 
-function toRequest(
-  req: Request,
-  withCertificate: boolean,
-): ScopeguardRequest & { readonly path: string } {
-  const url = req.originalUrl
-  const q = url.indexOf('?')
-  const path = q === -1 ? url : url.slice(0, q)
-  return {
-    method: req.method,
-    path,
-    headers: req.headers,
-    rawHeaders: req.rawHeaders,
-    query: q === -1 ? '' : url.slice(q + 1),
-    body: req.body as unknown,
-    // Only for DPoP proofs (htu). req.protocol and req.host follow Express's `trust proxy`.
-    url: req.headers.dpop === undefined ? undefined : `${req.protocol}://${req.host}${path}`,
-    // One shape for every request (a conditional spread would build a scratch object each time).
-    clientCertificate: withCertificate ? () => peerCertificate(req.socket) : undefined,
+/**
+ * The request as core sees it, read from `req` only when core asks. An Express request object
+ * has a hidden class of its own (Express sets its prototype, then adds properties), so every
+ * property read on it is a full lookup; the hot path of a cached token reads only the raw
+ * headers.
+ */
+class ExpressRequest implements ScopeguardRequest {
+  readonly #req: Request
+  /** The TLS client certificate (DER), read only when asked (`mtls`). */
+  readonly clientCertificate: (() => Uint8Array | undefined) | undefined
+  constructor(req: Request, withCertificate: boolean) {
+    this.#req = req
+    this.clientCertificate = withCertificate ? () => peerCertificate(req.socket) : undefined
+  }
+  get method(): string {
+    return this.#req.method
+  }
+  /** The path the client asked for, mount prefixes included. */
+  get path(): string {
+    return pathOf(this.#req)
+  }
+  get headers(): ScopeguardRequest['headers'] {
+    return this.#req.headers
+  }
+  get rawHeaders(): readonly string[] {
+    return this.#req.rawHeaders
+  }
+  get query(): string {
+    const url = this.#req.originalUrl
+    const q = url.indexOf('?')
+    return q === -1 ? '' : url.slice(q + 1)
+  }
+  get body(): unknown {
+    return this.#req.body as unknown
+  }
+  /** Only for DPoP proofs (`htu`): `req.protocol` and `req.host` follow Express's `trust proxy`. */
+  get url(): string {
+    const req = this.#req
+    return `${req.protocol}://${req.host}${pathOf(req)}`
+  }
+}
+
+/**
+ * The context of a `requireScopes` / `requireAuthentication` decision, read from `req` only
+ * when the decision is recorded: a guard with no sink and no listener never reads it.
+ */
+class RouteContext implements DecisionContext {
+  readonly #req: Request
+  readonly route: string | undefined
+  constructor(req: Request, route: string | undefined) {
+    this.#req = req
+    this.route = route
+  }
+  get method(): string {
+    return this.#req.method
+  }
+  /** The request path, mount prefixes included (as in the guard's own decisions). */
+  get path(): string {
+    return pathOf(this.#req)
   }
 }
 
