@@ -19,14 +19,16 @@ interface RouterLike {
 const ENFORCER = Symbol.for('scopeguard.routeEnforcer')
 /** Per app: its routers as of how many middleware, and how many layers were last instrumented. */
 const seen = new WeakMap<Koa, { middleware: number; layers: number; routers: RouterLike[] }>()
+/** A guard with a policy, and how its adapter answers a denial. One per guard. */
+export interface RouteJudge {
+  readonly guard: Guard
+  readonly send: (ctx: Context, decision: Exclude<Decision, { allowed: true }>) => void
+}
 /** Per request: the guard whose policy judges the routers that dispatch it. */
 const TRAP = Symbol('scopeguard.routerTrap')
 const ROUTER = Symbol('scopeguard.router')
 interface TrappedContext extends Context {
-  [TRAP]?: {
-    guard: Guard
-    send: (ctx: Context, decision: Exclude<Decision, { allowed: true }>) => void
-  }
+  [TRAP]?: RouteJudge
   [ROUTER]?: unknown
 }
 /** Per router: how many layers were last instrumented. */
@@ -52,20 +54,17 @@ const judged = {
  * rest of the chain has run.
  *
  * @example
- * const settle = judgeRequest(ctx, guard, send)
+ * const settle = judgeRequest(ctx, { guard, send })
  * if (settle === false) return
  * await next()
  * settle()
  */
-export function judgeRequest(
-  ctx: Context,
-  guard: Guard,
-  send: (ctx: Context, decision: Exclude<Decision, { allowed: true }>) => void,
-): false | (() => void) {
-  const routers = instrumentRouters(ctx, guard, send)
+export function judgeRequest(ctx: Context, judge: RouteJudge): false | (() => void) {
+  const { guard, send } = judge
+  const routers = instrumentRouters(ctx, judge)
   const auth = ctx.state.auth as AuthInfo | undefined
   const path = ctx.path
-  if (routers.some((router) => pathTakenByRoute(router, ctx))) {
+  if (takenByRoute(routers, ctx, path)) {
     return () => {
       if (judged.has(ctx)) return
       const judgment = guard.judgeUnrouted(auth, { method: ctx.method, path })
@@ -88,23 +87,32 @@ export function judgeRequest(
   }
 }
 
+/** Whether a route of one of the routers matches the request's path (any method). */
+function takenByRoute(routers: readonly RouterLike[], ctx: Context, path: string): boolean {
+  // A loop, not `some`: no closure per request.
+  for (const router of routers) if (pathTakenByRoute(router, ctx, path)) return true
+  return false
+}
+
 /**
  * Whether a route of this router matches the request's path (any method), by the router's
  * own host and path matching. The match is handed on to the router's dispatch of the same
  * path and method (once: @koa/router keeps the result's arrays in `ctx.matched`), so that a
  * request the router dispatches is matched once, as without a policy.
  */
-function pathTakenByRoute(router: RouterLike, ctx: Context): boolean {
+function pathTakenByRoute(router: RouterLike, ctx: Context, requestPath: string): boolean {
   if (router.match === undefined) return false
   // `ctx.host` is read only for a router restricted to hosts (reading it parses headers).
   if (router.host != null && router.matchHost !== undefined && !router.matchHost(ctx.host))
     return false
   // As @koa/router picks it: a configured routerPath unless empty, else the request's path.
   const configured = router.opts?.routerPath
-  const path = configured === undefined || configured === '' ? ctx.path : configured
-  const result = router.match(path, ctx.method)
-  handOn(router, { path, method: ctx.method, size: router.stack.length, result })
-  return result.path.some((layer) => layer.methods.length > 0)
+  const path = configured === undefined || configured === '' ? requestPath : configured
+  const method = ctx.method
+  const result = router.match(path, method)
+  handOn(router, { path, method, size: router.stack.length, result })
+  for (const layer of result.path) if (layer.methods.length > 0) return true
+  return false
 }
 
 interface HandedMatch {
@@ -113,15 +121,17 @@ interface HandedMatch {
   readonly size: number
   readonly result: { path: LayerLike[] }
 }
-const handed = new WeakMap<RouterLike, HandedMatch>()
+/** On a router: the match left for its next `match` call (a symbol property: cheaper than a WeakMap). */
+const HANDED = Symbol('scopeguard.handedMatch')
+type HandingRouter = RouterLike & { [HANDED]?: HandedMatch | undefined }
 
 /** Leaves a match for the router's next `match` call with the same path, method and routes. */
-function handOn(router: RouterLike, match: HandedMatch): void {
-  if (!handed.has(router) && !Object.hasOwn(router, 'match')) {
+function handOn(router: HandingRouter, match: HandedMatch): void {
+  if (!Object.hasOwn(router, 'match')) {
     const original = router.match as NonNullable<RouterLike['match']>
-    router.match = function (this: RouterLike, path: string, method: string) {
-      const last = handed.get(this)
-      handed.delete(this)
+    router.match = function (this: HandingRouter, path: string, method: string) {
+      const last = this[HANDED]
+      this[HANDED] = undefined
       return last !== undefined &&
         last.path === path &&
         last.method === method &&
@@ -130,7 +140,7 @@ function handOn(router: RouterLike, match: HandedMatch): void {
         : original.call(this, path, method)
     }
   }
-  handed.set(router, match)
+  router[HANDED] = match
 }
 
 /**
@@ -142,11 +152,7 @@ function handOn(router: RouterLike, match: HandedMatch): void {
  * instrumented the moment it dispatches: @koa/router assigns `ctx.router` after matching and
  * before it builds the chain of matched layers, and the guard traps that assignment.
  */
-export function instrumentRouters(
-  ctx: Context,
-  guard: Guard,
-  send: (ctx: Context, decision: Exclude<Decision, { allowed: true }>) => void,
-): RouterLike[] {
+export function instrumentRouters(ctx: Context, judge: RouteJudge): RouterLike[] {
   const app = ctx.app
   let known = seen.get(app)
   if (known === undefined || known.middleware !== app.middleware.length) {
@@ -163,10 +169,10 @@ export function instrumentRouters(
   let layers = 0
   for (const router of known.routers) layers += router.stack.length
   if (known.layers !== layers) {
-    for (const router of known.routers) instrumentRouter(router, guard, send)
+    for (const router of known.routers) instrumentRouter(router, judge)
     known.layers = layers
   }
-  ;(ctx as TrappedContext)[TRAP] = { guard, send }
+  ;(ctx as TrappedContext)[TRAP] = judge
   return known.routers
 }
 
@@ -189,16 +195,12 @@ function trapRouterAssignment(app: Koa): void {
       this[ROUTER] = router
       const trap = this[TRAP]
       if (trap !== undefined && Array.isArray((router as RouterLike | undefined)?.stack))
-        instrumentRouter(router as RouterLike, trap.guard, trap.send)
+        instrumentRouter(router as RouterLike, trap)
     },
   })
 }
 
-function instrumentRouter(
-  router: RouterLike,
-  guard: Guard,
-  send: (ctx: Context, decision: Exclude<Decision, { allowed: true }>) => void,
-): void {
+function instrumentRouter(router: RouterLike, judge: RouteJudge): void {
   if (instrumented.get(router) === router.stack.length) return
   for (const layer of router.stack) {
     if (
@@ -206,30 +208,26 @@ function instrumentRouter(
       (layer.stack[0] as { [ENFORCER]?: true } | undefined)?.[ENFORCER]
     )
       continue
-    layer.stack.unshift(enforcer(layer, guard, send))
+    layer.stack.unshift(enforcer(layer, judge))
   }
   instrumented.set(router, router.stack.length)
 }
 
-function enforcer(
-  layer: LayerLike,
-  guard: Guard,
-  send: (ctx: Context, decision: Exclude<Decision, { allowed: true }>) => void,
-): Middleware {
+function enforcer(layer: LayerLike, { guard, send }: RouteJudge): Middleware {
   // A RegExp route has no template a policy can name: it is judged as unmapped (denied).
   const template = typeof layer.path === 'string' ? layer.path : `<regexp> ${String(layer.path)}`
   const handlesGet = layer.methods.includes('GET')
   const enforce = (ctx: Context, next: Next): Promise<void> | void => {
-    const method = ctx.method === 'HEAD' && handlesGet ? 'GET' : ctx.method
+    const requested = ctx.method
     judged.add(ctx)
     const decision = guard.judgeRoute(
       ctx.state.auth as AuthInfo | undefined,
       {
-        method,
+        method: requested === 'HEAD' && handlesGet ? 'GET' : requested,
         template,
         params: (ctx as Context & { params?: Record<string, string> }).params ?? {},
       },
-      { method: ctx.method, path: ctx.path },
+      { method: requested, path: ctx.path },
     )
     if (!decision.allowed) return send(ctx, decision)
     return next()

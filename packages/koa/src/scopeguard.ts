@@ -88,13 +88,15 @@ export function scopeguard(options: ScopeguardOptions): ScopeguardMiddleware {
   const guard = createGuard(options)
   const metadata = guard.metadataEndpoint
   const withCertificate = guard.wantsPeerCertificate
+  // One for the guard: each request the policy judges points to it.
+  const judge = { guard, send }
   const admit = (ctx: Context, next: Next, decision: Decision): Promise<void> | void => {
     if (!decision.allowed) return send(ctx, decision)
     if (decision.headers !== undefined) ctx.set(decision.headers)
     ctx.state.auth = decision.auth
     ;(ctx as GuardedContext)[GUARD] = guard
     if (!guard.hasPolicy) return next()
-    const settle = judgeRequest(ctx, guard, send)
+    const settle = judgeRequest(ctx, judge)
     if (settle === false) return
     return settle === undefined ? next() : next().then(settle)
   }
