@@ -325,7 +325,7 @@ export function render(results) {
   line('## Running it')
   line()
   line('```sh')
-  line('pnpm bench           # the full run (about 18 minutes), rewrites this page')
+  line('pnpm bench           # the full run (about 22 minutes), rewrites this page')
   line('pnpm bench --quick   # a few minutes: fewer configurations, shorter measurements')
   line('pnpm bench --help    # rounds, duration, connections, one group only, CPU profiles')
   line('```')
@@ -340,6 +340,15 @@ export function render(results) {
       'runs it from two built checkouts (a worktree of the base commit and the working ' +
       'copy) at the same time and compares their CPU per request round by round; ' +
       '`--help` lists the configurations it takes.',
+  )
+  line()
+  line(
+    'On a shared machine, CPU time moves by 10% or more from one run to the next, and a ' +
+      'change worth 1-2% hides in it. `node bench/instructions.mjs A B` (the same configurations; needs ' +
+      'valgrind) counts the CPU instructions of one request instead, in process, for the ' +
+      'same two checkouts: the count moves by 1-2% at most. It counts work, not time: a ' +
+      'change that saves instructions but adds cache misses or garbage collection shows ' +
+      'only in `compare.mjs`, so a change is judged by both.',
   )
   return out.join('\n')
 }
