@@ -18,6 +18,7 @@ import {
   generateSigningKeys,
   startAuthzServer,
 } from '@scopeguard-examples/authz-server'
+import { CONFIGURATION_OPTIONS } from './lib/configuration-options.mjs'
 import { load } from './lib/load.mjs'
 import { generatePolicy } from './lib/policy.mjs'
 import { median } from './lib/stats.mjs'
@@ -25,15 +26,11 @@ import { median } from './lib/stats.mjs'
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    framework: { type: 'string', default: 'express' },
-    variant: { type: 'string', default: 'scopeguard' },
-    sink: { type: 'boolean', default: false },
-    routes: { type: 'string', default: '1000' },
+    ...CONFIGURATION_OPTIONS,
     alg: { type: 'string', default: 'RS256' },
     rounds: { type: 'string', default: '6' },
     duration: { type: 'string', default: '4' },
     connections: { type: 'string', default: '25' },
-    help: { type: 'boolean', default: false },
   },
 })
 if (flags.help || positionals.length !== 2) {

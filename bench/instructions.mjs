@@ -22,19 +22,16 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { exportJWK, generateKeyPair } from 'jose'
+import { CONFIGURATION_OPTIONS } from './lib/configuration-options.mjs'
 import { generatePolicy } from './lib/policy.mjs'
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    framework: { type: 'string', default: 'express' },
-    variant: { type: 'string', default: 'scopeguard' },
-    sink: { type: 'boolean', default: false },
-    routes: { type: 'string', default: '1000' },
+    ...CONFIGURATION_OPTIONS,
     warmup: { type: 'string', default: '3000' },
     requests: { type: 'string', default: '5000' },
     runs: { type: 'string', default: '1' },
-    help: { type: 'boolean', default: false },
   },
 })
 const VARIANTS = ['none', 'scopeguard', 'scopeguard-policy']
